@@ -1,0 +1,87 @@
+"""Loading checkpoint files under torch >= 2.6.
+
+torch 2.6 made ``torch.load(weights_only=True)`` the default. mmengine 0.10.7 calls ``torch.load``
+without the argument, so a runner checkpoint (which pickles mmengine's ``HistoryBuffer`` and numpy
+arrays in its ``message_hub``) no longer loads: ``--resume`` and ``load_from`` fail.
+:func:`load_checkpoint_file` allows exactly those types for a weights-only load; a file that
+needs more (an older mmengine, user objects in ``meta``) falls back to a full unpickling, which
+is what mmengine did before torch 2.6, with a warning naming the types. It also turns a missing
+path or a file that is not a PyTorch checkpoint into an error naming the file.
+
+:func:`patch_mmengine_checkpoint_loader` installs it as mmengine's loader for local paths, so
+every mmengine caller (runner resume, ``load_from``, ``init_cfg=dict(type='Pretrained')``,
+``CheckpointLoader``) gets it.
+"""
+import os.path as osp
+import pickle
+import warnings
+import zipfile
+
+import numpy as np
+import torch
+
+
+def _runner_checkpoint_globals():
+    """Types found in checkpoints written by mmengine's runner, besides tensors."""
+    from mmengine.logging import HistoryBuffer
+
+    dtypes = {type(np.dtype(code)) for code in '?bBhHiIlLqQefdgFDGSUV'}
+    return [
+        HistoryBuffer, np.ndarray, np.dtype, np.core.multiarray.scalar,
+        np.core.multiarray._reconstruct, *sorted(dtypes, key=str)
+    ]
+
+
+def _is_legacy_pickle(filename):
+    # torch.save's legacy (pre-1.6) format is a pickle stream: it starts with the PROTO opcode.
+    with open(filename, 'rb') as f:
+        return f.read(1) == b'\x80'
+
+
+def load_checkpoint_file(filename, map_location=None):
+    """Load a checkpoint file from a local path.
+
+    Args:
+        filename (str): Path of the checkpoint.
+        map_location (str | torch.device | callable, optional): As in :func:`torch.load`.
+
+    Returns:
+        dict: The loaded checkpoint.
+
+    Raises:
+        FileNotFoundError: ``filename`` does not exist.
+        ValueError: ``filename`` is not a PyTorch checkpoint.
+    """
+    filename = osp.expanduser(filename)
+    if not osp.isfile(filename):
+        raise FileNotFoundError(f'checkpoint file not found: {filename}')
+    if not (zipfile.is_zipfile(filename) or _is_legacy_pickle(filename)):
+        raise ValueError(f'{filename} is not a PyTorch checkpoint (neither the zip format of '
+                         'torch.save nor its legacy pickle format)')
+    try:
+        with torch.serialization.safe_globals(_runner_checkpoint_globals()):
+            return torch.load(filename, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as weights_only_error:
+        try:
+            unsafe = torch.serialization.get_unsafe_globals_in_checkpoint(filename)
+        except Exception:  # the legacy format cannot be inspected without unpickling
+            unsafe = ['(not listed: legacy format)']
+        try:
+            checkpoint = torch.load(filename, map_location=map_location, weights_only=False)
+        except Exception as e:
+            raise ValueError(f'{filename} is not a loadable PyTorch checkpoint: '
+                             f'{type(e).__name__}: {e}') from weights_only_error
+        warnings.warn(f'{filename} holds Python objects beyond tensors and mmengine runner state '
+                      f'({", ".join(unsafe)}); it was loaded with weights_only=False. Only load '
+                      'checkpoints from sources you trust.')
+        return checkpoint
+    except (RuntimeError, EOFError, KeyError, zipfile.BadZipFile) as e:
+        raise ValueError(f'{filename} is not a loadable PyTorch checkpoint: '
+                         f'{type(e).__name__}: {e}') from e
+
+
+def patch_mmengine_checkpoint_loader():
+    """Make :func:`load_checkpoint_file` mmengine's loader for local paths (prefix '')."""
+    from mmengine.runner.checkpoint import CheckpointLoader
+
+    CheckpointLoader.register_scheme(prefixes='', loader=load_checkpoint_file, force=True)

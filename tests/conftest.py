@@ -1,0 +1,47 @@
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_tool(args, timeout=600, env=None, check=True):
+    """Run ``python <args>`` (or ``bash <script>``) from the repository root; return the result."""
+    cmd = list(args)
+    if cmd[0].endswith('.py'):
+        cmd = [sys.executable] + cmd
+    elif cmd[0].endswith('.sh'):
+        cmd = ['bash'] + cmd
+    full_env = dict(os.environ, PYTHON=sys.executable, PYTHONUNBUFFERED='1')
+    full_env.update(env or {})
+    result = subprocess.run(cmd, cwd=ROOT, env=full_env, capture_output=True, text=True,
+                            timeout=timeout)
+    if check and result.returncode != 0:
+        raise AssertionError(f'{" ".join(cmd)} exited with {result.returncode}\n'
+                             f'--- stdout ---\n{result.stdout[-6000:]}\n'
+                             f'--- stderr ---\n{result.stderr[-6000:]}')
+    return result
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+def data_root_options(data_root):
+    """``--cfg-options`` pointing the train/val/test dataloaders of a tiny config at data_root."""
+    return [f'{split}_dataloader.dataset.data_root={data_root}'
+            for split in ('train', 'val', 'test')]
+
+
+@pytest.fixture(scope='session')
+def tiny_data(tmp_path_factory):
+    """All tiny datasets, generated once per test session with the default seed."""
+    out = tmp_path_factory.mktemp('tiny')
+    run_tool(['tools/dataset_converters/make_tiny_datasets.py', '--out', str(out)])
+    return out

@@ -1,0 +1,49 @@
+"""tools/dist_train.sh and dist_test.sh with 2 CPU processes (gloo), resume included."""
+import json
+import re
+
+import pytest
+
+from conftest import ROOT, data_root_options, free_port, run_tool
+
+CONFIG = 'configs/tiny/resnet18_1xb16_tiny-cls.py'
+
+
+def scalars(work_dir):
+    """The json lines mmengine's logger wrote during training, in order."""
+    [log] = sorted(work_dir.glob('*/vis_data/scalars.json'))[-1:]
+    return [json.loads(line) for line in log.read_text().splitlines()]
+
+
+@pytest.mark.timeout(900)
+def test_dist_train_resume_test(tiny_data, tmp_path):
+    work_dir = tmp_path / 'work'
+    opts = data_root_options(tiny_data / 'imagenet') + [
+        'train_cfg.max_epochs=1', 'train_dataloader.num_workers=0',
+        'val_dataloader.num_workers=0', 'test_dataloader.num_workers=0']
+    env = dict(PORT=str(free_port()))
+    run_tool(['tools/dist_train.sh', CONFIG, '2', '--work-dir', str(work_dir), '--cfg-options',
+              *opts], env=env)
+    assert (work_dir / 'epoch_1.pth').exists()
+    first = [s for s in scalars(work_dir) if 'loss' in s]
+    assert first, 'no training iteration was logged'
+    last_iter = first[-1]['iter']
+
+    opts[opts.index('train_cfg.max_epochs=1')] = 'train_cfg.max_epochs=2'
+    env = dict(PORT=str(free_port()))
+    result = run_tool(['tools/dist_train.sh', CONFIG, '2', '--work-dir', str(work_dir), '--resume',
+                       '--cfg-options', *opts], env=env)
+    out = result.stdout + result.stderr
+    assert 'gloo' in out
+    assert re.search(r'resumed epoch: 1, iter: \d+', out), out[-3000:]
+    assert (work_dir / 'epoch_2.pth').exists()
+    resumed = [s for s in scalars(work_dir) if 'loss' in s]
+    assert resumed and resumed[0]['iter'] > last_iter and resumed[0]['epoch'] == 2
+
+    env = dict(PORT=str(free_port()))
+    result = run_tool(['tools/dist_test.sh', CONFIG, str(work_dir / 'epoch_2.pth'), '2',
+                       '--work-dir', str(tmp_path / 'test'), '--cfg-options', *opts], env=env)
+    out = result.stdout + result.stderr
+    match = re.search(r'accuracy/top1: ([\d.]+)', out)
+    assert match, out[-3000:]
+    assert 0.0 <= float(match.group(1)) <= 100.0

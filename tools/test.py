@@ -1,0 +1,70 @@
+"""Test (and evaluate) a checkpoint with a config of any of the four codebases.
+
+Same flags as ``mmdet/tools/test.py``.
+"""
+import argparse
+import os.path as osp
+
+from mmengine.config import ConfigDict, DictAction
+from mmengine.registry import RUNNERS
+from mmengine.runner import Runner
+
+import tcformer_mm  # noqa: F401  registers our modules, fixes checkpoint loading
+from tcformer_mm.utils import launch
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description='Test (and eval) a model')
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument(
+        '--work-dir', help='the directory to save the file containing evaluation metrics')
+    parser.add_argument(
+        '--out', type=str, help='dump predictions to a pickle file for offline evaluation')
+    parser.add_argument('--show', action='store_true', help='show prediction results')
+    parser.add_argument(
+        '--show-dir',
+        help='directory where painted images will be saved. If specified, it will be '
+        'automatically saved to the work_dir/timestamp/show_dir')
+    parser.add_argument('--wait-time', type=float, default=2, help='the interval of show (s)')
+    parser.add_argument(
+        '--cfg-options', nargs='+', action=DictAction,
+        help='override some settings in the used config, the key-value pair in xxx=yyy format '
+        'will be merged into config file.')
+    parser.add_argument(
+        '--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none',
+        help='job launcher')
+    parser.add_argument('--tta', action='store_true', help='use the config\'s test-time '
+                        'augmentation (tta_model and tta_pipeline)')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args()
+    launch.set_local_rank(args.local_rank)
+    return args
+
+
+def main():
+    args = parse_args()
+    cfg = launch.load_config(args.config, args.cfg_options)
+    cfg.launcher = args.launcher
+    launch.set_work_dir(cfg, args.config, args.work_dir)
+    if not osp.isfile(args.checkpoint):
+        raise FileNotFoundError(f'checkpoint file not found: {args.checkpoint}')
+    cfg.load_from = args.checkpoint
+    if args.show or args.show_dir:
+        launch.enable_visualization(cfg, args.show, args.show_dir, args.wait_time)
+    if args.tta:
+        if 'tta_model' not in cfg or 'tta_pipeline' not in cfg:
+            raise RuntimeError('--tta needs tta_model and tta_pipeline in the config')
+        cfg.model = ConfigDict(**cfg.tta_model, module=cfg.model)
+        cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
+    launch.setup_cpu_distributed(cfg)
+
+    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+    if args.out is not None:
+        runner.test_evaluator.metrics.append(
+            launch.dump_results_metric(cfg.default_scope, args.out))
+    runner.test()
+
+
+if __name__ == '__main__':
+    main()
