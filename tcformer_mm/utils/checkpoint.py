@@ -1,15 +1,21 @@
 """Loading checkpoint files under torch >= 2.6.
 
 torch 2.6 made ``torch.load(weights_only=True)`` the default. mmengine 0.10.7 calls ``torch.load``
-without the argument, so a runner checkpoint (which pickles mmengine's ``HistoryBuffer`` and numpy
-arrays in its ``message_hub``) no longer loads: ``--resume`` and ``load_from`` fail.
-:func:`load_checkpoint_file` allows exactly those types for a weights-only load; a file that
-needs more (an older mmengine, user objects in ``meta``) falls back to a full unpickling, which
-is what mmengine did before torch 2.6, with a warning naming the types. It also turns a missing
-path or a file that is not a PyTorch checkpoint into an error naming the file.
+without the argument, so a runner checkpoint no longer loads and ``--resume`` and ``load_from``
+fail. The runner's ``message_hub`` pickles mmengine's ``HistoryBuffer`` together with its
+statistics methods, which pickle as ``getattr(HistoryBuffer, 'mean')``; allowing ``getattr`` in a
+weights-only load would allow reaching anything, so no weights-only load can take these files
+safely. :func:`load_checkpoint_file` therefore:
 
-:func:`patch_mmengine_checkpoint_loader` installs it as mmengine's loader for local paths, so
-every mmengine caller (runner resume, ``load_from``, ``init_cfg=dict(type='Pretrained')``,
+- loads weights-only first, with numpy arrays and scalars allowed: released weights and plain
+  state dicts take this path;
+- unpickles in full what needs more, as mmengine did before torch 2.6. Runner checkpoints
+  (whose extra globals are exactly mmengine's runner state) load silently; any other global is
+  named in a warning. Load checkpoints only from sources you trust, as with any pickle.
+
+It also turns a missing path or a file that is not a PyTorch checkpoint into an error naming the
+file. :func:`patch_mmengine_checkpoint_loader` installs it as mmengine's loader for local paths,
+so every mmengine caller (runner resume, ``load_from``, ``init_cfg=dict(type='Pretrained')``,
 ``CheckpointLoader``) gets it.
 """
 import os.path as osp
@@ -20,15 +26,19 @@ import zipfile
 import numpy as np
 import torch
 
+#: Globals that mmengine's runner writes into every checkpoint besides tensors and numpy.
+RUNNER_STATE_GLOBALS = frozenset({
+    'builtins.getattr', '__builtin__.getattr', 'mmengine.logging.history_buffer.HistoryBuffer',
+    '_codecs.encode'
+})
 
-def _runner_checkpoint_globals():
-    """Types found in checkpoints written by mmengine's runner, besides tensors."""
-    from mmengine.logging import HistoryBuffer
 
+def _numpy_globals():
+    """numpy arrays, scalars and dtypes, safe to rebuild in a weights-only load."""
     dtypes = {type(np.dtype(code)) for code in '?bBhHiIlLqQefdgFDGSUV'}
     return [
-        HistoryBuffer, np.ndarray, np.dtype, np.core.multiarray.scalar,
-        np.core.multiarray._reconstruct, *sorted(dtypes, key=str)
+        np.ndarray, np.dtype, np.core.multiarray.scalar, np.core.multiarray._reconstruct,
+        *sorted(dtypes, key=str)
     ]
 
 
@@ -59,21 +69,24 @@ def load_checkpoint_file(filename, map_location=None):
         raise ValueError(f'{filename} is not a PyTorch checkpoint (neither the zip format of '
                          'torch.save nor its legacy pickle format)')
     try:
-        with torch.serialization.safe_globals(_runner_checkpoint_globals()):
+        with torch.serialization.safe_globals(_numpy_globals()):
             return torch.load(filename, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as weights_only_error:
         try:
             unsafe = torch.serialization.get_unsafe_globals_in_checkpoint(filename)
         except Exception:  # the legacy format cannot be inspected without unpickling
             unsafe = ['(not listed: legacy format)']
+        unexpected = [g for g in unsafe if g not in RUNNER_STATE_GLOBALS and
+                      not g.startswith('numpy.')]
         try:
             checkpoint = torch.load(filename, map_location=map_location, weights_only=False)
         except Exception as e:
             raise ValueError(f'{filename} is not a loadable PyTorch checkpoint: '
                              f'{type(e).__name__}: {e}') from weights_only_error
-        warnings.warn(f'{filename} holds Python objects beyond tensors and mmengine runner state '
-                      f'({", ".join(unsafe)}); it was loaded with weights_only=False. Only load '
-                      'checkpoints from sources you trust.')
+        if unexpected:
+            warnings.warn(f'{filename} holds Python objects beyond tensors and mmengine runner '
+                          f'state ({", ".join(unexpected)}); it was loaded with '
+                          'weights_only=False. Only load checkpoints from sources you trust.')
         return checkpoint
     except (RuntimeError, EOFError, KeyError, zipfile.BadZipFile) as e:
         raise ValueError(f'{filename} is not a loadable PyTorch checkpoint: '

@@ -19,8 +19,9 @@ def scalars(work_dir):
 def test_dist_train_resume_test(tiny_data, tmp_path):
     work_dir = tmp_path / 'work'
     opts = data_root_options(tiny_data / 'imagenet') + [
-        'train_cfg.max_epochs=1', 'train_dataloader.num_workers=0',
-        'val_dataloader.num_workers=0', 'test_dataloader.num_workers=0']
+        'train_cfg.max_epochs=1'] + [
+            f'{split}_dataloader.{key}' for split in ('train', 'val', 'test')
+            for key in ('num_workers=0', 'persistent_workers=False')]
     env = dict(PORT=str(free_port()))
     run_tool(['tools/dist_train.sh', CONFIG, '2', '--work-dir', str(work_dir), '--cfg-options',
               *opts], env=env)

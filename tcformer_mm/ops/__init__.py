@@ -1,0 +1,12 @@
+"""Dynamic-token operations of TCFormer in pure PyTorch (no OpenMMLab import).
+
+TokenSet, the token <-> map transforms, the CTM merge (eq. 3) and the token clusterings.
+"""
+from .clustering import CLUSTERING_METHODS, build_clustering
+from .token_set import TokenSet
+from .transforms import grid_to_map_index, map2token, merge_tokens, token2map, token2token
+
+__all__ = [
+    'TokenSet', 'token2map', 'map2token', 'token2token', 'merge_tokens', 'grid_to_map_index',
+    'build_clustering', 'CLUSTERING_METHODS'
+]

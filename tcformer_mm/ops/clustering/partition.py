@@ -1,0 +1,157 @@
+"""Spatial partition of the tokens for the local CTM (TPAMI section 3.2.1).
+
+The initial grid (H0, W0) is split into s x s windows (P = s * s parts; P = 1 is global
+clustering). Cell (r, c) lies in window (floor(r * s / H0), floor(c * s / W0)). Floor splitting
+makes windows differ by at most one row / column, needs no padding of the map, and nests:
+floor(floor(r * 4 / H0) / 2) == floor(r * 2 / H0), so each window of a 4x4 split lies in one
+window of the 2x2 split. Because clusters never cross windows, all cells of a merged token lie in
+one window of every coarser split, and a token's part can be read off its cells at any stage;
+nothing about parts needs to be stored in the TokenSet.
+
+The tokens are sorted by part (stably, so each part keeps the token order) and every part is
+padded to the largest part, so all parts of all images cluster as one batch of B * P sets.
+"""
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from ..token_set import TokenSet
+
+
+def num_windows_per_side(num_parts: int) -> int:
+    """s such that s * s == num_parts; ValueError if num_parts is not a perfect square."""
+    s = math.isqrt(num_parts) if num_parts > 0 else 0
+    if num_parts < 1 or s * s != num_parts:
+        raise ValueError(f'num_parts must be a perfect square (1, 4, 16, ...), got {num_parts}')
+    return s
+
+
+def cell_part_index(init_grid_size, num_parts: int, device=None) -> Tensor:
+    """The part of every initial grid cell.
+
+    Args:
+        init_grid_size (tuple[int, int]): (H0, W0).
+        num_parts (int): P = s * s.
+        device: Device of the result.
+
+    Returns:
+        Tensor: Long, shape (H0 * W0,), part (floor(r*s/H0)) * s + floor(c*s/W0) in [0, P).
+    """
+    s = num_windows_per_side(num_parts)
+    H0, W0 = init_grid_size
+    rows = torch.arange(H0, device=device) * s // H0
+    cols = torch.arange(W0, device=device) * s // W0
+    return (rows.unsqueeze(1) * s + cols.unsqueeze(0)).reshape(-1)
+
+
+def clusters_per_part(num_tokens: int, num_parts: int, ratio: float, min_part_size: int) -> int:
+    """Number of clusters M of every part.
+
+    All parts get the same M so that they batch together and every image ends with P * M
+    tokens. For P = 1 this is ceil(N * ratio), the released global CTM's cluster number. For
+    P > 1 it is the part's share of the clusters, round(N * ratio / P) (half up), at least 1
+    and at most the number of real tokens of the smallest part (a part cannot have more
+    clusters than tokens).
+    """
+    if num_parts == 1:
+        return max(1, min(num_tokens, math.ceil(num_tokens * ratio)))
+    m = max(1, math.floor(num_tokens * ratio / num_parts + 0.5))
+    return min(m, min_part_size)
+
+
+@dataclass
+class Partition:
+    """Tokens regrouped by part and padded: the batch the clustering methods work on.
+
+    Attributes:
+        x (Tensor): Features, shape (B*P, Np, C); padded slots are 0.
+        valid (Tensor): Bool, shape (B*P, Np); False on padding.
+        index (Tensor): Long, shape (B, N): flat slot in [0, B*P*Np) of every token.
+        part (Tensor): Long, shape (B, N): part of every token in [0, P).
+        num_parts (int): P.
+        num_clusters (int): M, clusters per part.
+    """
+
+    x: Tensor
+    valid: Tensor
+    index: Tensor
+    part: Tensor
+    num_parts: int
+    num_clusters: int
+
+    def gather(self, value: Tensor, fill: float = 0.0) -> Tensor:
+        """Regroup a per-token tensor (B, N, ...) into the padded layout (B*P, Np, ...)."""
+        BP, Np = self.valid.shape
+        B, N = self.index.shape
+        trailing = value.shape[2:]
+        out = value.new_full((BP * Np, ) + trailing, fill)
+        out[self.index.reshape(-1)] = value.reshape((B * N, ) + trailing)
+        return out.reshape((BP, Np) + trailing)
+
+    def scatter_back(self, local_cluster: Tensor) -> Tensor:
+        """Turn per-part cluster ids (B*P, Np) in [0, M) into ids (B, N) in [0, P*M).
+
+        Part p owns the ids [p*M, (p+1)*M) (part-major order); padding is dropped.
+        """
+        local = local_cluster.reshape(-1)[self.index]
+        return local + self.part * self.num_clusters
+
+
+def partition_tokens(tokens: TokenSet, num_parts: int, ratio: float) -> Partition:
+    """Split tokens into P spatial parts, padded to a common size.
+
+    Args:
+        tokens (TokenSet): Tokens to cluster, x of shape (B, N, C).
+        num_parts (int): P in {1, 4, 16, ...}.
+        ratio (float): Fraction of tokens kept as clusters.
+
+    Returns:
+        Partition: The padded batch and what is needed to map results back.
+
+    Raises:
+        ValueError: If the initial grid is too small to give every part a token.
+    """
+    x = tokens.x
+    B, N, C = x.shape
+    device = x.device
+    if num_windows_per_side(num_parts) == 1:
+        return Partition(x=x, valid=torch.ones(B, N, dtype=torch.bool, device=device),
+                         index=torch.arange(B * N, device=device).reshape(B, N),
+                         part=torch.zeros(B, N, dtype=torch.long, device=device), num_parts=1,
+                         num_clusters=clusters_per_part(N, 1, ratio, N))
+
+    P = num_parts
+    # A token takes the part of its cells (they all agree, see the module docstring). A token
+    # without cells (an empty k-means cluster of an earlier CTM) has no position; it goes to
+    # part 0.
+    cell_part = cell_part_index(tokens.init_grid_size, P, device).expand_as(tokens.idx_token)
+    part = torch.zeros(B, N, dtype=torch.long, device=device).scatter_reduce(
+        1, tokens.idx_token, cell_part, reduce='amax', include_self=False)
+
+    offsets = torch.arange(B, device=device).unsqueeze(1) * P
+    counts = torch.bincount((part + offsets).reshape(-1), minlength=B * P).reshape(B, P)
+    min_count = int(counts.min())
+    if min_count == 0:
+        H0, W0 = tokens.init_grid_size
+        raise ValueError(f'feature map {H0}x{W0} (initial token grid) is too small for '
+                         f'{P} parts: some part has no token')
+    Np = int(counts.max())
+
+    # Rank of every token inside its part, keeping the token order (stable sort by part).
+    order = torch.sort(part, dim=1, stable=True).indices
+    part_sorted = torch.gather(part, 1, order)
+    starts = torch.cumsum(counts, dim=1) - counts  # first sorted position of every part
+    pos_sorted = torch.arange(N, device=device).unsqueeze(0) - torch.gather(starts, 1,
+                                                                            part_sorted)
+    pos = torch.empty_like(pos_sorted).scatter_(1, order, pos_sorted)
+
+    index = (part + offsets) * Np + pos
+    valid = torch.zeros(B * P * Np, dtype=torch.bool, device=device)
+    valid[index.reshape(-1)] = True
+    feats = x.new_zeros(B * P * Np, C)
+    feats[index.reshape(-1)] = x.reshape(B * N, C)
+    return Partition(x=feats.reshape(B * P, Np, C), valid=valid.reshape(B * P, Np), index=index,
+                     part=part, num_parts=P,
+                     num_clusters=clusters_per_part(N, P, ratio, min_count))

@@ -1,0 +1,111 @@
+"""TokenSet: the dynamic vision tokens of TCFormer as an explicit, immutable type.
+
+The released code passed a dict around and mutated it in place; here every stage produces a new
+``TokenSet``. Besides the features it carries what the token <-> map transforms need: the map
+size the token convolutions work on, the stage-1 grid, and for every initial grid cell the token
+it belongs to (``idx_token``) and its weight inside that token (``agg_weight``, eq. 3 weights).
+"""
+import dataclasses
+from dataclasses import dataclass
+from typing import Optional, Tuple
+
+import torch
+from torch import Tensor
+
+
+def _as_size(value, name: str) -> Tuple[int, int]:
+    try:
+        size = tuple(int(v) for v in value)
+    except TypeError:
+        raise ValueError(f'TokenSet.{name} must be a pair (H, W), got {value!r}') from None
+    if len(size) != 2 or size[0] <= 0 or size[1] <= 0:
+        raise ValueError(f'TokenSet.{name} must be a pair of positive ints (H, W), got {value!r}')
+    return size
+
+
+@dataclass(frozen=True)
+class TokenSet:
+    """A set of (dynamic) vision tokens.
+
+    Args:
+        x (Tensor): Token features, shape (B, N, C).
+        map_size (tuple[int, int]): (H, W) of the feature map this stage's token convolutions
+            work on.
+        init_grid_size (tuple[int, int]): (H0, W0) of the stage-1 grid; N0 = H0 * W0.
+        idx_token (Tensor): Long, shape (B, N0). For every initial grid cell (raster order), the
+            index in [0, N) of the token it belongs to.
+        agg_weight (Tensor): Float, shape (B, N0, 1). The cell's weight inside its token
+            (eq. 3 weights composed over the merges).
+        score (Tensor, optional): Importance score predicted by the CTM for these tokens, shape
+            (B, N, 1) (eq. 4). None for grid tokens.
+    """
+
+    x: Tensor
+    map_size: Tuple[int, int]
+    init_grid_size: Tuple[int, int]
+    idx_token: Tensor
+    agg_weight: Tensor
+    score: Optional[Tensor] = None
+
+    def __post_init__(self):
+        # Only shape bookkeeping here: it runs in every block, so it must stay O(1).
+        object.__setattr__(self, 'map_size', _as_size(self.map_size, 'map_size'))
+        object.__setattr__(self, 'init_grid_size',
+                           _as_size(self.init_grid_size, 'init_grid_size'))
+        if self.x.dim() != 3:
+            raise ValueError(f'TokenSet.x must have shape (B, N, C), got {tuple(self.x.shape)}')
+        B, N, _ = self.x.shape
+        N0 = self.init_grid_size[0] * self.init_grid_size[1]
+        if tuple(self.idx_token.shape) != (B, N0):
+            raise ValueError(f'TokenSet.idx_token must have shape (B, N0) = {(B, N0)}, '
+                             f'got {tuple(self.idx_token.shape)}')
+        if self.idx_token.dtype != torch.long:
+            raise ValueError(f'TokenSet.idx_token must be torch.long, got {self.idx_token.dtype}')
+        if tuple(self.agg_weight.shape) != (B, N0, 1):
+            raise ValueError(f'TokenSet.agg_weight must have shape (B, N0, 1) = {(B, N0, 1)}, '
+                             f'got {tuple(self.agg_weight.shape)}')
+        if self.score is not None and tuple(self.score.shape) != (B, N, 1):
+            raise ValueError(f'TokenSet.score must have shape (B, N, 1) = {(B, N, 1)}, '
+                             f'got {tuple(self.score.shape)}')
+
+    @classmethod
+    def from_grid(cls, x: Tensor, map_size: Tuple[int, int]) -> 'TokenSet':
+        """Stage-1 grid tokens: every token is one cell of the initial grid.
+
+        Args:
+            x (Tensor): Token features in raster order, shape (B, H*W, C).
+            map_size (tuple[int, int]): (H, W); also becomes the initial grid size.
+
+        Returns:
+            TokenSet: with ``idx_token = arange(N0)`` and ``agg_weight = 1`` for every image.
+        """
+        H, W = _as_size(map_size, 'map_size')
+        if x.dim() != 3 or x.shape[1] != H * W:
+            raise ValueError(f'TokenSet.from_grid: x must have shape (B, H*W, C) with '
+                             f'H*W = {H * W}, got {tuple(x.shape)}')
+        B, N, _ = x.shape
+        idx_token = torch.arange(N, device=x.device).unsqueeze(0).expand(B, N).contiguous()
+        weight_dtype = x.dtype if x.dtype in (torch.float32, torch.float64) else torch.float32
+        agg_weight = torch.ones(B, N, 1, device=x.device, dtype=weight_dtype)
+        return cls(x=x, map_size=(H, W), init_grid_size=(H, W), idx_token=idx_token,
+                   agg_weight=agg_weight)
+
+    def replace(self, **changes) -> 'TokenSet':
+        """Return a copy with the given fields replaced (``dataclasses.replace``)."""
+        return dataclasses.replace(self, **changes)
+
+    @property
+    def num_tokens(self) -> int:
+        """N, the number of tokens per image."""
+        return self.x.shape[1]
+
+    @property
+    def is_grid(self) -> bool:
+        """True for the untouched stage-1 grid (N == N0 == H*W and map_size == init grid).
+
+        Decided on shapes only, as the released code does: a merge that keeps every token
+        (num_clusters == N0) on the initial map size would also pass this test.
+        """
+        H, W = self.map_size
+        N0 = self.init_grid_size[0] * self.init_grid_size[1]
+        return self.x.shape[1] == N0 == H * W and self.map_size == self.init_grid_size

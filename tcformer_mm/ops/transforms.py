@@ -1,0 +1,203 @@
+"""Transforms between dynamic tokens and feature maps, and the token merge of the CTM (eq. 3).
+
+Every op works through the initial grid: a cell of the stage-1 grid belongs to one token
+(``idx_token``) and lies in one pixel of any coarser map (:func:`grid_to_map_index`), so a
+transform is a weighted sum over cells, done with gather + ``index_add``. The released code built
+``torch.sparse`` matrices for the same sums; those are slow on CPU and cannot be exported to ONNX.
+
+Accumulation is in fp32 (fp64 stays fp64), also under autocast, and the result is cast back to
+the input dtype. As in the released code, the aggregation weights (``agg_weight``) are treated as
+constants by the transforms (they were ``detach()``-ed there): gradients flow to the features.
+"""
+from typing import Optional, Tuple
+
+import torch
+from torch import Tensor
+
+from .token_set import TokenSet
+
+#: Smallest normaliser. The released code added 1e-6 to every normaliser so that a pixel (token)
+#: no grid cell reaches gets 0 instead of NaN; the transforms clamp instead, which gives the same
+#: zeros but exact averages (e.g. the token -> map -> token round trip is the identity). The
+#: merge keeps the released "+ 1e-6" of eq. 3's denominator.
+EPS = 1e-6
+
+
+def _compute_dtype(dtype: torch.dtype) -> torch.dtype:
+    """fp32 for fp16 / bf16 / fp32 inputs, fp64 for fp64 (needed by gradcheck)."""
+    return torch.promote_types(dtype, torch.float32)
+
+
+def _batch_offsets(B: int, stride: int, device: torch.device) -> Tensor:
+    """(B, 1) long tensor b * stride: offsets that make per-image indices unique in a batch."""
+    return torch.arange(B, device=device).unsqueeze(1) * stride
+
+
+def grid_to_map_index(init_grid_size: Tuple[int, int], map_size: Tuple[int, int],
+                      device=None) -> Tensor:
+    """For every initial grid cell, the flat index of the map pixel that contains it.
+
+    Nearest (floor) mapping: cell (r, c) lies in pixel (floor(r * H / H0), floor(c * W / W0)).
+    Integer arithmetic, so no float rounding at exact multiples.
+
+    Args:
+        init_grid_size (tuple[int, int]): (H0, W0).
+        map_size (tuple[int, int]): (H, W).
+        device: Device of the result.
+
+    Returns:
+        Tensor: Long, shape (H0 * W0,), values in [0, H * W).
+    """
+    H0, W0 = init_grid_size
+    H, W = map_size
+    rows = torch.arange(H0, device=device) * H // H0
+    cols = torch.arange(W0, device=device) * W // W0
+    return (rows.unsqueeze(1) * W + cols.unsqueeze(0)).reshape(-1)
+
+
+def token2map(tokens: TokenSet, map_size: Optional[Tuple[int, int]] = None) -> Tensor:
+    """Transform tokens to a feature map.
+
+    Every pixel is the average of the features of the tokens overlapping it, weighted by the
+    overlap area counted in initial grid cells. A pixel that no cell reaches is 0.
+
+    Args:
+        tokens (TokenSet): Tokens with features x of shape (B, N, C).
+        map_size (tuple[int, int], optional): (H, W) of the output map. Defaults to
+            ``tokens.map_size`` (attention layers map key/value tokens at the query's size).
+
+    Returns:
+        Tensor: Feature map, shape (B, C, H, W), dtype of ``tokens.x``.
+    """
+    x = tokens.x
+    B, N, C = x.shape
+    H, W = tokens.map_size if map_size is None else tuple(map_size)
+    if tokens.is_grid and (H, W) == tokens.map_size:
+        return x.transpose(1, 2).reshape(B, C, H, W)
+
+    device = x.device
+    N0 = tokens.idx_token.shape[1]
+    idx_pixel = (grid_to_map_index(tokens.init_grid_size, (H, W), device).unsqueeze(0)
+                 + _batch_offsets(B, H * W, device)).reshape(-1)
+    idx_tok = (tokens.idx_token + _batch_offsets(B, N, device)).reshape(-1)
+
+    dtype = _compute_dtype(x.dtype)
+    cell_feat = x.reshape(B * N, C).to(dtype)[idx_tok]  # (B*N0, C)
+    out = x.new_zeros(B * H * W, C, dtype=dtype).index_add(0, idx_pixel, cell_feat)
+    count = torch.zeros(B * H * W, device=device, dtype=dtype).index_add(
+        0, idx_pixel, torch.ones(B * N0, device=device, dtype=dtype))
+    out = out / count.clamp(min=1).unsqueeze(1)
+    return out.reshape(B, H, W, C).permute(0, 3, 1, 2).to(x.dtype)
+
+
+def map2token(feature_map: Tensor, tokens: TokenSet) -> Tensor:
+    """Transform a feature map to the tokens of ``tokens``.
+
+    Every token is the average, over its initial grid cells, of the pixel containing the cell,
+    weighted by ``agg_weight`` and normalised per token.
+
+    Args:
+        feature_map (Tensor): Shape (B, C, H, W).
+        tokens (TokenSet): Target token distribution (N tokens); its features are not used.
+
+    Returns:
+        Tensor: Token features, shape (B, N, C), dtype of ``feature_map``.
+    """
+    B, C, H, W = feature_map.shape
+    N = tokens.num_tokens
+    if tokens.is_grid and (H, W) == tokens.map_size:
+        return feature_map.flatten(2).transpose(1, 2)
+
+    device = feature_map.device
+    idx_pixel = (grid_to_map_index(tokens.init_grid_size, (H, W), device).unsqueeze(0)
+                 + _batch_offsets(B, H * W, device)).reshape(-1)
+    idx_tok = (tokens.idx_token + _batch_offsets(B, N, device)).reshape(-1)
+
+    dtype = _compute_dtype(feature_map.dtype)
+    weight = tokens.agg_weight.detach().reshape(-1).to(dtype)  # (B*N0,)
+    token_weight = torch.zeros(B * N, device=device, dtype=dtype).index_add(0, idx_tok, weight)
+    weight = weight / token_weight.clamp(min=EPS)[idx_tok]
+
+    pixels = feature_map.permute(0, 2, 3, 1).reshape(B * H * W, C).to(dtype)
+    source = pixels[idx_pixel] * weight.unsqueeze(1)  # (B*N0, C)
+    out = pixels.new_zeros(B * N, C).index_add(0, idx_tok, source)
+    return out.reshape(B, N, C).to(feature_map.dtype)
+
+
+def token2token(source: TokenSet, target: TokenSet) -> Tensor:
+    """Copy features from one token distribution to another (MTA up-sampling, ``token_downup``).
+
+    Target token t = sum over cells c with ``target.idx_token[c] == t`` of
+    ``target.agg_weight[c] * source.x[source.idx_token[c]]``, normalised by the sum of those
+    weights. Both sets must share the initial grid.
+
+    Args:
+        source (TokenSet): Tokens providing the features, x of shape (B, S, C).
+        target (TokenSet): Token distribution of the output (T tokens).
+
+    Returns:
+        Tensor: Features in the target distribution, shape (B, T, C), dtype of ``source.x``.
+    """
+    if source.init_grid_size != target.init_grid_size:
+        raise ValueError(f'token2token: source and target must share the initial grid, got '
+                         f'{source.init_grid_size} and {target.init_grid_size}')
+    x = source.x
+    B, S, C = x.shape
+    T = target.num_tokens
+    device = x.device
+    idx_s = (source.idx_token + _batch_offsets(B, S, device)).reshape(-1)
+    idx_t = (target.idx_token + _batch_offsets(B, T, device)).reshape(-1)
+
+    dtype = _compute_dtype(x.dtype)
+    weight = target.agg_weight.detach().reshape(-1).to(dtype)
+    token_weight = torch.zeros(B * T, device=device, dtype=dtype).index_add(0, idx_t, weight)
+    weight = weight / token_weight.clamp(min=EPS)[idx_t]
+
+    source_x = x.reshape(B * S, C).to(dtype)[idx_s] * weight.unsqueeze(1)  # (B*N0, C)
+    out = source_x.new_zeros(B * T, C).index_add(0, idx_t, source_x)
+    return out.reshape(B, T, C).to(x.dtype)
+
+
+def merge_tokens(tokens: TokenSet, idx_cluster: Tensor, num_clusters: int,
+                 token_weight: Optional[Tensor], map_size: Tuple[int, int]) -> TokenSet:
+    """Merge the tokens of every cluster into one token (eq. 3 of the TPAMI paper).
+
+    Within a cluster the token weights are normalised, w_j = p_j / (sum_{j in C_i} p_j + 1e-6)
+    (the 1e-6 as released; it also makes an empty cluster a zero token instead of NaN), and the
+    merged feature is sum_j w_j x_j. Every initial cell follows its token into the cluster and
+    its ``agg_weight`` is multiplied by the token's w_j.
+
+    Args:
+        tokens (TokenSet): Tokens to merge, x of shape (B, N, C).
+        idx_cluster (Tensor): Long, shape (B, N), cluster of every token in [0, num_clusters).
+        num_clusters (int): Number of clusters M (the same for every image).
+        token_weight (Tensor, optional): Shape (B, N, 1), e.g. ``exp(score)``; None for ones.
+        map_size (tuple[int, int]): (H, W) of the merged tokens' feature map.
+
+    Returns:
+        TokenSet: M merged tokens, ``score`` None; differentiable w.r.t. ``tokens.x`` and
+        ``token_weight``.
+    """
+    x = tokens.x
+    B, N, C = x.shape
+    device = x.device
+    dtype = _compute_dtype(x.dtype)
+    if token_weight is None:
+        token_weight = torch.ones(B, N, 1, device=device, dtype=dtype)
+    weight = token_weight.reshape(B * N, 1).to(dtype)
+    idx = (idx_cluster + _batch_offsets(B, num_clusters, device)).reshape(-1)
+
+    cluster_weight = weight.new_zeros(B * num_clusters, 1).index_add(0, idx, weight) + EPS
+    norm_weight = weight / cluster_weight[idx]  # (B*N, 1)
+    x_merged = weight.new_zeros(B * num_clusters, C).index_add(
+        0, idx, x.reshape(B * N, C).to(dtype) * norm_weight)
+
+    # Every initial cell moves with its token: its new token is the token's cluster and its
+    # weight inside the new token is scaled by the token's normalised weight.
+    idx_old = (tokens.idx_token + _batch_offsets(B, N, device)).reshape(-1)
+    idx_token = idx_cluster.reshape(-1)[idx_old].reshape(B, -1)
+    agg_weight = tokens.agg_weight.to(dtype) * norm_weight[idx_old].reshape(B, -1, 1)
+
+    return TokenSet(x=x_merged.reshape(B, num_clusters, C).to(x.dtype), map_size=map_size,
+                    init_grid_size=tokens.init_grid_size, idx_token=idx_token,
+                    agg_weight=agg_weight)

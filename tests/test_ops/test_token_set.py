@@ -1,0 +1,52 @@
+import pytest
+import torch
+
+from tcformer_mm.ops import TokenSet
+
+
+def test_from_grid_fields():
+    x = torch.randn(2, 12, 5)
+    tokens = TokenSet.from_grid(x, (3, 4))
+    assert tokens.map_size == (3, 4) and tokens.init_grid_size == (3, 4)
+    assert tokens.idx_token.dtype == torch.long
+    assert torch.equal(tokens.idx_token, torch.arange(12).expand(2, 12))
+    assert torch.equal(tokens.agg_weight, torch.ones(2, 12, 1))
+    assert tokens.score is None
+    assert tokens.num_tokens == 12
+    assert tokens.is_grid
+
+
+def test_from_grid_wrong_size():
+    with pytest.raises(ValueError, match='H\\*W'):
+        TokenSet.from_grid(torch.randn(1, 10, 3), (3, 4))
+
+
+def test_replace_and_frozen():
+    tokens = TokenSet.from_grid(torch.randn(1, 4, 3), [2, 2])
+    assert tokens.map_size == (2, 2)  # lists become tuples
+    smaller = tokens.replace(map_size=(1, 1))
+    assert smaller.map_size == (1, 1) and tokens.map_size == (2, 2)
+    assert not smaller.is_grid
+    with pytest.raises(Exception):
+        tokens.map_size = (1, 1)
+
+
+@pytest.mark.parametrize('field, value', [
+    ('x', torch.randn(4, 3)),
+    ('idx_token', torch.zeros(1, 5, dtype=torch.long)),
+    ('idx_token', torch.zeros(1, 4, dtype=torch.int32)),
+    ('agg_weight', torch.ones(1, 4)),
+    ('score', torch.ones(1, 3, 1)),
+    ('map_size', (2, 0)),
+    ('init_grid_size', (4, )),
+])
+def test_validation_names_field(field, value):
+    tokens = TokenSet.from_grid(torch.randn(1, 4, 3), (2, 2))
+    with pytest.raises(ValueError, match=field):
+        tokens.replace(**{field: value})
+
+
+def test_merged_set_is_not_grid():
+    tokens = TokenSet.from_grid(torch.randn(1, 4, 3), (2, 2))
+    merged = tokens.replace(x=torch.randn(1, 2, 3), idx_token=torch.tensor([[0, 0, 1, 1]]))
+    assert merged.num_tokens == 2 and not merged.is_grid

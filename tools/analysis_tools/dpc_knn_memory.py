@@ -1,0 +1,72 @@
+"""Peak memory and time of exact global DPC-kNN clustering at a large token count.
+
+The default case is the first CTM of TCFormerV1 at 800x1344 input: a 200x336 grid of
+N = 67,200 tokens with C = 64 channels, clustered globally into ceil(N / 4) clusters. The
+released code builds the full N x N distance matrix (an 18 GB fp32 allocation); the blocked
+implementation in ``tcformer_mm.ops`` needs a few GB. Prints the peak resident set size of the
+process (``resource.getrusage``) and the wall time.
+
+Example:
+    python tools/analysis_tools/dpc_knn_memory.py --grid 200 336 --channels 64
+"""
+import argparse
+import resource
+import sys
+import time
+
+import torch
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--grid', type=int, nargs=2, default=[200, 336], metavar=('H', 'W'),
+                        help='token grid (default: 200 336, the first CTM at 800x1344)')
+    parser.add_argument('--channels', type=int, default=64, help='feature channels C')
+    parser.add_argument('--batch', type=int, default=1, help='images per batch')
+    parser.add_argument('--num-parts', type=int, default=1, help='1: global clustering')
+    parser.add_argument('--ratio', type=float, default=0.25, help='clusters per token')
+    parser.add_argument('--block-mb', type=int, default=256,
+                        help='memory bound of one block of the distance matrix, in MB')
+    parser.add_argument('--threads', type=int, default=None, help='torch CPU threads')
+    parser.add_argument('--device', default='cpu')
+    parser.add_argument('--seed', type=int, default=0)
+    return parser.parse_args()
+
+
+def peak_rss_mb() -> float:
+    # ru_maxrss is in kilobytes on Linux and in bytes on macOS.
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == 'darwin' else peak / 2**10
+
+
+def main():
+    args = parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    from tcformer_mm.ops import TokenSet, build_clustering
+
+    H, W = args.grid
+    torch.manual_seed(args.seed)
+    x = torch.nn.functional.layer_norm(
+        torch.randn(args.batch, H * W, args.channels, device=args.device), (args.channels, ))
+    tokens = TokenSet.from_grid(x, (H, W))
+    method = build_clustering(dict(type='dpc_knn', max_block_bytes=args.block_mb * 2**20))
+    rss_before = peak_rss_mb()
+    start = time.perf_counter()
+    idx_cluster, num_clusters = method(tokens, args.num_parts, args.ratio)
+    if args.device.startswith('cuda'):
+        torch.cuda.synchronize()
+    elapsed = time.perf_counter() - start
+    used = torch.bincount(idx_cluster[0], minlength=num_clusters)
+    print(f'tokens N={H * W} ({H}x{W}), C={args.channels}, batch={args.batch}, '
+          f'parts={args.num_parts}, clusters={num_clusters}, non-empty={int((used > 0).sum())}')
+    print(f'threads={torch.get_num_threads()}, block={args.block_mb} MB')
+    print(f'peak RSS before clustering: {rss_before:.0f} MB')
+    print(f'peak RSS: {peak_rss_mb():.0f} MB')
+    if args.device.startswith('cuda'):
+        print(f'peak CUDA memory: {torch.cuda.max_memory_allocated() / 2**20:.0f} MB')
+    print(f'wall time: {elapsed:.1f} s')
+
+
+if __name__ == '__main__':
+    main()
