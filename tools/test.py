@@ -24,8 +24,9 @@ def parse_args():
     parser.add_argument('--show', action='store_true', help='show prediction results')
     parser.add_argument(
         '--show-dir',
-        help='directory where painted images will be saved. If specified, it will be '
-        'automatically saved to the work_dir/timestamp/show_dir')
+        help='directory where painted images will be saved, with the codebase\'s own '
+        'meaning of a relative path (mmdet: under work_dir/timestamp; mmseg: the '
+        'visualizer\'s save_dir; mmpretrain, mmpose: relative to the current directory)')
     parser.add_argument('--wait-time', type=float, default=2, help='the interval of show (s)')
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,

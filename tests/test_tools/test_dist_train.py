@@ -1,5 +1,6 @@
 """tools/dist_train.sh and dist_test.sh with 2 CPU processes (gloo), resume included."""
 import json
+import pickle
 import re
 
 import pytest
@@ -43,8 +44,13 @@ def test_dist_train_resume_test(tiny_data, tmp_path):
 
     env = dict(PORT=str(free_port()))
     result = run_tool(['tools/dist_test.sh', CONFIG, str(work_dir / 'epoch_2.pth'), '2',
-                       '--work-dir', str(tmp_path / 'test'), '--cfg-options', *opts], env=env)
+                       '--work-dir', str(tmp_path / 'test'), '--show-dir', str(tmp_path / 'painted'),
+                       '--out', str(tmp_path / 'preds.pkl'), '--cfg-options', *opts], env=env)
     out = result.stdout + result.stderr
     match = re.search(r'accuracy/top1: ([\d.]+)', out)
     assert match, out[-3000:]
     assert 0.0 <= float(match.group(1)) <= 100.0
+    assert list((tmp_path / 'painted').glob('*.png')), 'no painted prediction'
+    with open(tmp_path / 'preds.pkl', 'rb') as f:
+        predictions = pickle.load(f)
+    assert len(predictions) == 32 and all('pred_label' in p for p in predictions)
