@@ -42,3 +42,30 @@ def test_bad_cfg_option_key():
                        'train_cfg.max_epochs=0'], check=False)
     assert result.returncode != 0
     assert 'no_such_arg' in result.stderr
+
+
+def test_both_local_rank_spellings_parse():
+    for flag in ('--local_rank=1', '--local-rank=1'):
+        result = run_tool(['tools/train.py', 'configs/no/such_config.py', flag], check=False)
+        assert 'config file not found' in last_line(result), result.stderr[-2000:]
+
+
+def test_slurm_scripts_compose_srun(tmp_path):
+    """The slurm launchers hand srun the OpenMMLab arguments (a stand-in srun records them)."""
+    fake = tmp_path / 'srun'
+    fake.write_text('#!/usr/bin/env bash\necho "$@" > "$SRUN_RECORD"\n')
+    fake.chmod(0o755)
+    env = dict(PATH=f'{tmp_path}:/usr/bin:/bin', SRUN_RECORD=str(tmp_path / 'args'),
+               GPUS='16', GPUS_PER_NODE='8', CPUS_PER_TASK='3', SRUN_ARGS='--quotatype=auto')
+    run_tool(['tools/slurm_train.sh', 'part', 'job', CONFIG, 'work', '--amp'], env=env)
+    args = (tmp_path / 'args').read_text().split()
+    assert args[:2] == ['-p', 'part'] and '--job-name=job' in args
+    assert {'--gres=gpu:8', '--ntasks=16', '--ntasks-per-node=8', '--cpus-per-task=3',
+            '--quotatype=auto'} <= set(args)
+    assert args[-5].endswith('tools/train.py')
+    assert args[-4:] == [CONFIG, '--work-dir=work', '--launcher=slurm', '--amp']
+    run_tool(['tools/slurm_test.sh', 'part', 'job', CONFIG, 'ckpt.pth', '--out', 'r.pkl'],
+             env=env)
+    args = (tmp_path / 'args').read_text().split()
+    assert args[-6].endswith('tools/test.py')
+    assert args[-5:] == [CONFIG, 'ckpt.pth', '--launcher=slurm', '--out', 'r.pkl']
