@@ -1,0 +1,3 @@
+from .tcformer import TCFormer
+
+__all__ = ['TCFormer']

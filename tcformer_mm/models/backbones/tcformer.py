@@ -1,0 +1,369 @@
+"""TCFormer backbone: Token Clustering Transformer V1 (CVPR 2022) and V2 (TPAMI 2024)."""
+import copy
+import math
+from typing import List, Optional, Sequence, Tuple, Union
+
+import torch
+import torch.nn as nn
+import torch.utils.checkpoint as cp
+from mmengine.logging import MMLogger
+from mmengine.model import BaseModule
+from mmengine.model.weight_init import constant_init, normal_init, trunc_normal_init
+from mmengine.runner.checkpoint import CheckpointLoader
+
+from tcformer_mm.ops import TokenSet, token2map
+from tcformer_mm.ops.clustering import ClusteringMethod
+from tcformer_mm.registry import register_module
+from ..layers import CTM, GridBlock, OverlapPatchEmbed, TCBlock
+from ..utils.ckpt_convert import load_converted_state_dict, tcformer_convert
+
+#: Settings shared by every preset (supplement Table S1): channels, heads, MLP expansion and
+#: key/value reduction ratios of stages 1-4.
+_WIDTHS = dict(embed_dims=[64, 128, 320, 512],
+               num_heads=[1, 2, 5, 8],
+               mlp_ratios=[8, 8, 4, 4],
+               sr_ratios=[8, 4, 2, 1])
+_GLOBAL_PARTS = [1, 1, 1]  # V1: global CTM
+_LOCAL_PARTS = [16, 4, 1]  # V2: local CTM, 4x4 then 2x2 windows, then global
+
+
+@register_module()
+class TCFormer(BaseModule):
+    """Token Clustering Transformer.
+
+    A four-stage pyramid: stage 1 works on the grid tokens of an overlapping patch embedding
+    (stride 4); each of stages 2-4 starts with a Clustering-based Token Merge (``ctm1..3``)
+    that merges the tokens to a quarter by DPC-kNN clustering (global in V1, local with 16 / 4 /
+    1 spatial parts in V2) and runs dynamic-token blocks (:class:`TCBlock`) whose first block
+    attends from the merged to the pre-merge tokens with the importance score (eq. 4).
+
+    Paper: "Not All Tokens Are Equal: Human-centric Visual Analysis via Token Clustering
+    Transformer" (CVPR 2022) and "TCFormer: Visual Recognition via Token Clustering
+    Transformer" (TPAMI 2024).
+
+    Module names (``patch_embed1``, ``block1..4``, ``norm1..4``, ``ctm1..3``) give the keys of
+    the released checkpoints, which ``init_cfg=dict(type='Pretrained', checkpoint=...)`` loads
+    (original classification and mmpose 0.x layouts, converted on the fly).
+
+    Args:
+        arch (str | dict): A preset of :attr:`arch_zoo` (``'v1-light'``, ``'v1'``,
+            ``'v1-large'``, ``'v2-tiny'``, ``'v2-small'``, ``'v2-base'``) or a dict with exactly
+            the keys ``embed_dims``, ``depths``, ``num_heads``, ``mlp_ratios``, ``sr_ratios``
+            (4 values each) and ``num_parts`` (3 values). Defaults to ``'v2-small'``.
+        in_channels (int): Input image channels. Defaults to 3.
+        out_indices (Sequence[int]): Stages (0-3) to output. Defaults to (0, 1, 2, 3).
+        frozen_stages (int): Freeze (no grad, eval mode) the patch embedding when >= 0 and
+            stages 1..frozen_stages (with the CTM that starts each). -1 freezes nothing.
+            Defaults to -1.
+        drop_rate (float): Dropout after projections. Defaults to 0.
+        attn_drop_rate (float): Attention dropout. Defaults to 0.
+        drop_path_rate (float): Stochastic depth, increasing linearly over all blocks from 0
+            to this value. Defaults to 0.1.
+        clustering (dict): Clustering method of every CTM, for ``build_clustering``
+            (``'dpc_knn'``, ``'kmeans'``, ``'bsm'``, ``'topk'``). Defaults to
+            ``dict(type='dpc_knn', k=5)``.
+        num_parts (Sequence[int], optional): Spatial parts of the three CTMs; overrides the
+            arch (e.g. ``(1, 1, 1)`` turns a V2 arch into global clustering). Defaults to None.
+        output_format (str): ``'tokens'``: a :class:`TokenSet` per output stage (what the MTA
+            neck consumes); ``'maps'``: feature maps (B, C_i, H_i, W_i) at strides 4, 8, 16, 32
+            made by ``token2map``. Defaults to ``'tokens'``.
+        with_cp (bool): Gradient checkpointing of every block. Defaults to False.
+        init_cfg (dict | list[dict], optional): Initialization config. Defaults to None.
+
+    Examples:
+        >>> import torch
+        >>> from tcformer_mm.models import TCFormer
+        >>> model = TCFormer(arch='v2-small', output_format='maps').eval()
+        >>> outs = model(torch.rand(1, 3, 224, 224))
+        >>> [tuple(o.shape) for o in outs]
+        [(1, 64, 56, 56), (1, 128, 28, 28), (1, 320, 14, 14), (1, 512, 7, 7)]
+    """
+
+    arch_zoo = {
+        **dict.fromkeys(['v1-light', 'tcformer-light'],
+                        dict(depths=[2, 2, 2, 2], num_parts=_GLOBAL_PARTS, **_WIDTHS)),
+        **dict.fromkeys(['v1', 'tcformer'],
+                        dict(depths=[3, 4, 6, 3], num_parts=_GLOBAL_PARTS, **_WIDTHS)),
+        **dict.fromkeys(['v1-large', 'tcformer-large'],
+                        dict(depths=[3, 8, 27, 3], num_parts=_GLOBAL_PARTS, **_WIDTHS)),
+        **dict.fromkeys(['v2-tiny'],
+                        dict(depths=[2, 2, 2, 2], num_parts=_LOCAL_PARTS, **_WIDTHS)),
+        **dict.fromkeys(['v2-small'],
+                        dict(depths=[3, 4, 6, 3], num_parts=_LOCAL_PARTS, **_WIDTHS)),
+        **dict.fromkeys(['v2-base'],
+                        dict(depths=[3, 8, 27, 3], num_parts=_LOCAL_PARTS, **_WIDTHS)),
+    }  # yapf: disable
+
+    essential_keys = ('embed_dims', 'depths', 'num_heads', 'mlp_ratios', 'sr_ratios', 'num_parts')
+    num_stages = 4
+    #: Stage-1 patch embedding: kernel 7, stride 4, padding 3.
+    patch_stride = 4
+
+    def __init__(self,
+                 arch: Union[str, dict] = 'v2-small',
+                 in_channels: int = 3,
+                 out_indices: Sequence[int] = (0, 1, 2, 3),
+                 frozen_stages: int = -1,
+                 drop_rate: float = 0.,
+                 attn_drop_rate: float = 0.,
+                 drop_path_rate: float = 0.1,
+                 clustering: dict = dict(type='dpc_knn', k=5),
+                 num_parts: Optional[Sequence[int]] = None,
+                 output_format: str = 'tokens',
+                 with_cp: bool = False,
+                 init_cfg: Optional[Union[dict, List[dict]]] = None):
+        super().__init__(init_cfg=init_cfg)
+        self.arch_name = arch if isinstance(arch, str) else 'custom'
+        self.arch_settings = self._resolve_arch(arch)
+        if num_parts is not None:
+            self.arch_settings['num_parts'] = self._check_list('num_parts', num_parts, 3)
+        settings = self.arch_settings
+        self.embed_dims = settings['embed_dims']
+        self.depths = settings['depths']
+        self.num_heads = settings['num_heads']
+        self.mlp_ratios = settings['mlp_ratios']
+        self.sr_ratios = settings['sr_ratios']
+        self.num_parts = settings['num_parts']
+        for part in self.num_parts:
+            if part < 1 or math.isqrt(part)**2 != part:
+                raise ValueError(f'num_parts must be squares (parts form a square grid of '
+                                 f'windows), got {list(self.num_parts)}.')
+
+        if isinstance(out_indices, int):
+            out_indices = [out_indices]
+        out_indices = [i + self.num_stages if i < 0 else i for i in out_indices]
+        for i in out_indices:
+            if not 0 <= i < self.num_stages:
+                raise ValueError(f'Invalid out_indices {i}: TCFormer has {self.num_stages} '
+                                 'stages (0-3).')
+        self.out_indices = tuple(out_indices)
+        if output_format not in ('tokens', 'maps'):
+            raise ValueError(f"output_format must be 'tokens' or 'maps', got "
+                             f'{output_format!r}.')
+        self.output_format = output_format
+        self.frozen_stages = frozen_stages
+        self.with_cp = with_cp
+        self.clustering_cfg = copy.deepcopy(clustering)
+
+        dpr = torch.linspace(0, drop_path_rate, sum(self.depths)).tolist()
+        cur = 0
+        self.patch_embed1 = OverlapPatchEmbed(in_channels,
+                                              self.embed_dims[0],
+                                              kernel_size=7,
+                                              stride=self.patch_stride)
+        for i in range(self.num_stages):
+            block_cls = GridBlock if i == 0 else TCBlock
+            blocks = nn.ModuleList([
+                block_cls(self.embed_dims[i],
+                          self.num_heads[i],
+                          self.mlp_ratios[i],
+                          sr_ratio=self.sr_ratios[i],
+                          qkv_bias=True,
+                          drop_rate=drop_rate,
+                          attn_drop_rate=attn_drop_rate,
+                          drop_path_rate=dpr[cur + j],
+                          norm_eps=1e-6) for j in range(self.depths[i])
+            ])
+            cur += self.depths[i]
+            if i > 0:
+                self.add_module(
+                    f'ctm{i}',
+                    CTM(self.embed_dims[i - 1],
+                        self.embed_dims[i],
+                        num_parts=self.num_parts[i - 1],
+                        clustering=copy.deepcopy(clustering)))
+            self.add_module(f'block{i + 1}', blocks)
+            self.add_module(f'norm{i + 1}', nn.LayerNorm(self.embed_dims[i], eps=1e-6))
+        self.min_input_size = self._min_input_size()
+        self._freeze_stages()
+
+    # ----------------------------------------------------------------------------- settings
+    @classmethod
+    def _resolve_arch(cls, arch: Union[str, dict]) -> dict:
+        """Return a validated copy of the arch settings."""
+        if isinstance(arch, str):
+            key = arch.lower()
+            if key not in cls.arch_zoo:
+                raise ValueError(f'Arch {arch!r} is not in the default archs '
+                                 f'{sorted(cls.arch_zoo)}.')
+            return copy.deepcopy(cls.arch_zoo[key])
+        if not isinstance(arch, dict):
+            raise TypeError(f'arch must be a str or a dict, got {type(arch).__name__}.')
+        missing = [k for k in cls.essential_keys if k not in arch]
+        unknown = sorted(set(arch) - set(cls.essential_keys))
+        if missing or unknown:
+            raise ValueError(f'Custom arch dict: missing keys {missing}, unknown keys '
+                             f'{unknown}; it needs exactly {list(cls.essential_keys)}.')
+        settings = {
+            k: cls._check_list(k, arch[k], 3 if k == 'num_parts' else cls.num_stages)
+            for k in cls.essential_keys
+        }
+        for dims, heads in zip(settings['embed_dims'], settings['num_heads']):
+            if dims % heads != 0:
+                raise ValueError(f'Custom arch: embed_dims {settings["embed_dims"]} must be '
+                                 f'divisible by num_heads {settings["num_heads"]}.')
+        return settings
+
+    @staticmethod
+    def _check_list(name: str, value, length: int) -> list:
+        if not isinstance(value, (list, tuple)) or len(value) != length:
+            raise ValueError(f'arch setting {name!r} must be a list of {length} values, got '
+                             f'{value!r}.')
+        return list(value)
+
+    def _stage_map_sizes(self, h: int, w: int) -> List[Tuple[int, int]]:
+        """Map size of every stage for an (h, w) input."""
+        sizes = [((h - 1) // self.patch_stride + 1, (w - 1) // self.patch_stride + 1)]
+        for _ in range(self.num_stages - 1):
+            sizes.append(((sizes[-1][0] - 1) // 2 + 1, (sizes[-1][1] - 1) // 2 + 1))
+        return sizes
+
+    def _size_problem(self, h: int, w: int) -> Optional[str]:
+        """Why an (h, w) input is too small, or None if it is not."""
+        for i, (mh, mw) in enumerate(self._stage_map_sizes(h, w)):
+            needs = []
+            if self.sr_ratios[i] > 1:
+                # The key/value reduction (conv or pool, kernel = stride = sr) needs a window.
+                needs.append((self.sr_ratios[i], f'key/value reduction ratio '
+                              f'{self.sr_ratios[i]}'))
+            if i < self.num_stages - 1:
+                side = math.isqrt(self.num_parts[i])
+                needs.append((side, f'{self.num_parts[i]} clustering parts in ctm{i + 1}'))
+            for need, why in needs:
+                if mh < need or mw < need:
+                    return (f'stage {i + 1} works on a {mh}x{mw} token map but needs at least '
+                            f'{need}x{need} ({why})')
+        return None
+
+    def _min_input_size(self) -> int:
+        """Smallest square input side the model takes (also the minimum per side)."""
+        side = 1
+        while self._size_problem(side, side) is not None:
+            side += 1
+        return side
+
+    # -------------------------------------------------------------------------- clustering
+    def set_clustering(self, clustering: Union[dict, str, ClusteringMethod]) -> None:
+        """Swap the clustering method of every CTM on a built (trained) model.
+
+        Weights are untouched (TPAMI Table IX, supplement Table S3).
+
+        Args:
+            clustering (dict | str | ClusteringMethod): Config for ``build_clustering``,
+                e.g. ``dict(type='kmeans')``, or a built method.
+        """
+        for i in range(1, self.num_stages):
+            getattr(self, f'ctm{i}').set_clustering(copy.deepcopy(clustering))
+        self.clustering_cfg = copy.deepcopy(clustering)
+
+    # ---------------------------------------------------------------------- init / freezing
+    def init_weights(self):
+        """Initialize as the released model, or load a (released) checkpoint.
+
+        ``init_cfg=dict(type='Pretrained', checkpoint=PATH[, prefix=...])`` reads the original
+        classification checkpoints, mmpose 0.x checkpoints and checkpoints of this module,
+        converting keys with :func:`tcformer_convert`; a checkpoint that does not fit the
+        architecture raises an error listing the mismatching keys.
+        """
+        if self.init_cfg is not None and not isinstance(self.init_cfg, dict):
+            super().init_weights()
+            return
+        if self.init_cfg is None or self.init_cfg.get('type') != 'Pretrained':
+            self._init_from_scratch()
+            if self.init_cfg is not None:
+                super().init_weights()
+            return
+        if 'checkpoint' not in self.init_cfg:
+            raise ValueError(f'{self.__class__.__name__}: init_cfg of type Pretrained needs a '
+                             f'`checkpoint`, got {self.init_cfg}.')
+        logger = MMLogger.get_current_instance()
+        filename = str(self.init_cfg['checkpoint'])
+        checkpoint = CheckpointLoader.load_checkpoint(filename, map_location='cpu', logger=logger)
+        state_dict = tcformer_convert(checkpoint, prefix=self.init_cfg.get('prefix'))
+        load_converted_state_dict(self, state_dict, source=filename)
+        logger.info(f'{self.__class__.__name__}: loaded pre-trained weights from {filename}')
+        self._is_init = True
+
+    def _init_from_scratch(self):
+        # The released scheme: truncated normal for Linear, fan-out normal for Conv2d (the
+        # TokenConvs included; their 1x1 skips keep PyTorch's default), LayerNorm 1/0.
+        for m in self.modules():
+            if isinstance(m, nn.Linear):
+                trunc_normal_init(m, std=.02, bias=0.)
+            elif isinstance(m, nn.LayerNorm):
+                constant_init(m, 1.0, 0.)
+            elif isinstance(m, nn.Conv2d):
+                fan_out = m.kernel_size[0] * m.kernel_size[1] * m.out_channels // m.groups
+                normal_init(m, 0, math.sqrt(2.0 / fan_out))
+
+    def _stage_modules(self, i: int) -> List[nn.Module]:
+        """Modules of stage i (0-based); stage 0 without the patch embedding."""
+        modules = [getattr(self, f'block{i + 1}'), getattr(self, f'norm{i + 1}')]
+        if i > 0:
+            modules.insert(0, getattr(self, f'ctm{i}'))
+        return modules
+
+    def _frozen_modules(self) -> List[nn.Module]:
+        if self.frozen_stages < 0:
+            return []
+        modules = [self.patch_embed1]
+        for i in range(min(self.frozen_stages, self.num_stages)):
+            modules += self._stage_modules(i)
+        return modules
+
+    def _freeze_stages(self):
+        for m in self._frozen_modules():
+            m.eval()
+            for param in m.parameters():
+                param.requires_grad = False
+
+    def train(self, mode: bool = True):
+        """Set the train mode, keeping the frozen stages in eval mode."""
+        super().train(mode)
+        self._freeze_stages()
+        return self
+
+    # ------------------------------------------------------------------------------ forward
+    def _run_block(self, block: nn.Module, *args):
+        if self.with_cp and self.training and torch.is_grad_enabled():
+            return cp.checkpoint(block, *args, use_reentrant=False)
+        return block(*args)
+
+    def forward(self, x: torch.Tensor) -> Tuple[Union[TokenSet, torch.Tensor], ...]:
+        """Forward.
+
+        Args:
+            x (Tensor): Images, shape (B, C_in, H, W); any H, W >= :attr:`min_input_size`.
+
+        Returns:
+            tuple: One entry per ``out_indices``: a :class:`TokenSet` (``x`` of shape
+            (B, N_i, C_i), normalised by ``norm{i+1}``; ``score`` None) or, with
+            ``output_format='maps'``, a Tensor (B, C_i, H_i, W_i) where H_1 = (H - 1) // 4 + 1
+            and H_{i+1} = (H_i - 1) // 2 + 1.
+        """
+        h, w = x.shape[-2:]
+        problem = self._size_problem(h, w)
+        if problem is not None:
+            raise ValueError(f'TCFormer ({self.arch_name}): input size {h}x{w} is too small: '
+                             f'{problem}. The smallest input this model takes is '
+                             f'{self.min_input_size}x{self.min_input_size}.')
+        outs = []
+        x, hw_shape = self.patch_embed1(x)
+        for block in self.block1:
+            x = self._run_block(block, x, hw_shape)
+        tokens = TokenSet.from_grid(self.norm1(x), hw_shape)
+        self._collect(0, tokens, outs)
+        for i in range(1, self.num_stages):
+            query, key_value = getattr(self, f'ctm{i}')(tokens)
+            for block in getattr(self, f'block{i + 1}'):
+                # Only the first block attends to the pre-merge tokens (Fig. 4).
+                query = self._run_block(block, query, key_value)
+                key_value = None
+            norm = getattr(self, f'norm{i + 1}')
+            tokens = query.replace(x=norm(query.x))
+            self._collect(i, tokens, outs)
+        return tuple(outs)
+
+    def _collect(self, i: int, tokens: TokenSet, outs: list) -> None:
+        if i in self.out_indices:
+            outs.append(token2map(tokens) if self.output_format == 'maps' else tokens)

@@ -1,0 +1,110 @@
+"""Clustering-based Token Merge (CTM) module (TPAMI sections 3.1.2 and 3.2.1)."""
+from typing import Optional, Tuple, Union
+
+import torch
+import torch.nn as nn
+from mmengine.model import BaseModule
+
+from tcformer_mm.ops import TokenSet, build_clustering, merge_tokens
+from tcformer_mm.ops.clustering import ClusteringMethod
+from .token_conv import TokenConv
+
+
+class CTM(BaseModule):
+    """Clustering-based Token Merge.
+
+    Down-samples the tokens with a stride-2 :class:`TokenConv` (``conv``) and a LayerNorm
+    (``norm``), predicts an importance score per token (``score``, Linear C_out->1), clusters
+    the tokens (DPC-kNN by default; local when ``num_parts > 1``) and merges every cluster into
+    one token by the score-weighted average of eq. 3.
+
+    The clustering method holds no weights: :meth:`set_clustering` swaps it on a trained model
+    (TPAMI Table IX).
+
+    Args:
+        in_channels (int): Channels of the input tokens.
+        out_channels (int): Channels of the merged tokens.
+        num_parts (int): Spatial parts clustered separately (local CTM); 1 is global
+            clustering. Defaults to 1.
+        clustering (dict | str | ClusteringMethod): Config for ``build_clustering`` or a
+            built method ``method(tokens, num_parts, ratio) -> (idx_cluster, num_clusters)``.
+            Defaults to ``dict(type='dpc_knn', k=5)``.
+        ratio (float): Kept fraction of tokens. Defaults to 0.25.
+        init_cfg (dict, optional): Initialization config. Defaults to None.
+    """
+
+    def __init__(self,
+                 in_channels: int,
+                 out_channels: int,
+                 num_parts: int = 1,
+                 clustering: Union[dict, str, ClusteringMethod] = dict(type='dpc_knn', k=5),
+                 ratio: float = 0.25,
+                 init_cfg: Optional[dict] = None):
+        super().__init__(init_cfg=init_cfg)
+        self.num_parts = num_parts
+        self.ratio = ratio
+        self.conv = TokenConv(in_channels, out_channels, kernel_size=3, stride=2, padding=1)
+        # PyTorch's default eps, as in the released CTM.
+        self.norm = nn.LayerNorm(out_channels)
+        self.score = nn.Linear(out_channels, 1)
+        self.set_clustering(clustering)
+
+    def set_clustering(self, clustering: Union[dict, str, ClusteringMethod]) -> None:
+        """Replace the clustering method; weights are untouched.
+
+        Args:
+            clustering (dict | str | ClusteringMethod): Config for ``build_clustering`` or a
+                built method.
+        """
+        # A plain attribute, not a submodule: the methods hold no weights, so swapping one
+        # never changes the state dict.
+        self.clustering = build_clustering(clustering)
+
+    def forward(self, tokens: TokenSet) -> Tuple[TokenSet, TokenSet]:
+        """Merge the tokens.
+
+        Args:
+            tokens (TokenSet): Tokens of the previous stage, ``x`` of shape (B, N, C_in) on
+                the map ``tokens.map_size`` = (H, W).
+
+        Returns:
+            tuple[TokenSet, TokenSet]:
+
+            - merged: ``x`` (B, N', C_out), N' as the clustering decides (ceil(N / 4) for
+              global DPC-kNN), on the map ((H - 1) // 2 + 1, (W - 1) // 2 + 1), no score.
+            - source: the input tokens with ``x`` (B, N, C_out) = the down-sampled, normalised
+              features and ``score`` (B, N, 1): the keys/values of the next stage's first block.
+        """
+        x = self.norm(self.conv(tokens))
+        score = self.score(x)
+        source = tokens.replace(x=x, score=score)
+        idx_cluster, num_clusters = self.clustering(source, self.num_parts, ratio=self.ratio)
+        h, w = tokens.map_size
+        merged = merge_tokens(source, idx_cluster, num_clusters,
+                              self._merge_weight(score, idx_cluster, num_clusters),
+                              ((h - 1) // 2 + 1, (w - 1) // 2 + 1))
+        if merged.score is not None:
+            merged = merged.replace(score=None)
+        return merged, source
+
+    @staticmethod
+    def _merge_weight(score: torch.Tensor, idx_cluster: torch.Tensor,
+                      num_clusters: int) -> torch.Tensor:
+        """exp(score) for eq. 3, shifted per cluster so that it cannot overflow.
+
+        eq. 3 normalises the weights within each cluster, so subtracting any per-cluster
+        constant leaves it unchanged. The cluster maximum (rather than the image maximum)
+        keeps every cluster's weight sum >= 1, so a small epsilon in the normalisation never
+        swamps a cluster whose scores are far below the image's best one. fp32 even under
+        autocast: exp of a bf16 score loses most of its precision.
+        """
+        score = score.float()
+        b = score.shape[0]
+        cluster_max = score.new_full((b, num_clusters),
+                                     float('-inf')).scatter_reduce(1,
+                                                                   idx_cluster,
+                                                                   score.squeeze(-1),
+                                                                   reduce='amax',
+                                                                   include_self=True)
+        shift = cluster_max.gather(1, idx_cluster).unsqueeze(-1).detach()
+        return (score - shift).exp()

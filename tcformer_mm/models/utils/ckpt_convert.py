@@ -1,0 +1,129 @@
+"""Conversion of the released TCFormer checkpoints to the keys of :class:`TCFormer`.
+
+Layouts read (``/work/shared/notes/official-checkpoints.md``):
+
+- original classification repository: ``{'model': state_dict, 'optimizer': ..., ...}``, backbone
+  keys at the top level plus the classifier ``head.weight`` / ``head.bias``;
+- mmpose 0.x (whole-body pose): ``{'state_dict': ...}`` with ``backbone.``, ``neck.`` and
+  ``keypoint_head.`` prefixes, and in the port's own checkpoints ``patch_embed1.projection.*``
+  for ``patch_embed1.proj.*``;
+- OpenMMLab 2.0 checkpoints of this package (``backbone.`` prefix) and bare state dicts.
+
+The module names of :class:`TCFormer` are the released ones, so beyond unwrapping and prefix
+handling only the mmpose 0.x patch-embedding rename is needed.
+"""
+import re
+from collections import OrderedDict
+from typing import List, Mapping, Optional, Tuple
+
+import torch
+import torch.nn as nn
+
+#: Renames applied to backbone keys (old prefix -> new prefix).
+RENAMES = (('patch_embed1.projection.', 'patch_embed1.proj.'), )
+#: Top-level keys of the released classifier (dropped for a backbone-only load).
+HEAD_PREFIX = 'head.'
+
+
+def unwrap_state_dict(checkpoint: Mapping) -> Mapping[str, torch.Tensor]:
+    """Return the state dict inside a checkpoint (``state_dict`` or ``model`` entry)."""
+    for key in ('state_dict', 'model'):
+        if key in checkpoint and isinstance(checkpoint[key], Mapping):
+            return checkpoint[key]
+    return checkpoint
+
+
+def tcformer_convert(checkpoint: Mapping,
+                     prefix: Optional[str] = None,
+                     keep_head: bool = False) -> 'OrderedDict[str, torch.Tensor]':
+    """Convert a released TCFormer checkpoint to the state dict of the backbone.
+
+    Args:
+        checkpoint (Mapping): A loaded checkpoint (any layout above) or a state dict.
+        prefix (str, optional): Keep only keys under this prefix and strip it (e.g.
+            ``'backbone.'``). By default ``'backbone.'`` is used when any key has it (mmpose and
+            OpenMMLab 2.0 checkpoints) and no prefix otherwise (original classification
+            checkpoints).
+        keep_head (bool): Keep the classifier ``head.*`` of the original classification
+            layout; False for a backbone-only load. Defaults to False.
+
+    Returns:
+        OrderedDict: Backbone state dict with the keys of :class:`TCFormer`.
+    """
+    state_dict = unwrap_state_dict(checkpoint)
+    # DistributedDataParallel wrappers save 'module.' in front of every key.
+    if state_dict and all(k.startswith('module.') for k in state_dict):
+        state_dict = OrderedDict((k[len('module.'):], v) for k, v in state_dict.items())
+    if prefix is None and any(k.startswith('backbone.') for k in state_dict):
+        prefix = 'backbone.'
+    converted = OrderedDict()
+    for key, value in state_dict.items():
+        if prefix:
+            if not key.startswith(prefix):
+                continue
+            key = key[len(prefix):]
+        if key.startswith(HEAD_PREFIX) and not keep_head:
+            continue
+        for old, new in RENAMES:
+            if key.startswith(old):
+                key = new + key[len(old):]
+        converted[key] = value
+    return converted
+
+
+def _depths(keys) -> List[int]:
+    """Blocks per stage found in the keys ``block{s}.{j}.*``."""
+    depths = [0, 0, 0, 0]
+    for key in keys:
+        match = re.match(r'block([1-4])\.(\d+)\.', key)
+        if match:
+            stage = int(match.group(1)) - 1
+            depths[stage] = max(depths[stage], int(match.group(2)) + 1)
+    return depths
+
+
+def _listing(title: str, items: List[str], limit: int = 20) -> str:
+    if not items:
+        return ''
+    more = f'\n    ... and {len(items) - limit} more' if len(items) > limit else ''
+    return f'\n  {title} ({len(items)}):\n    ' + '\n    '.join(items[:limit]) + more
+
+
+def state_dict_mismatch(model: nn.Module,
+                        state_dict: Mapping[str, torch.Tensor]) -> Tuple[list, list, list]:
+    """Return (missing keys, unexpected keys, [(key, checkpoint shape, model shape)])."""
+    own = model.state_dict()
+    missing = [k for k in own if k not in state_dict]
+    unexpected = [k for k in state_dict if k not in own]
+    mismatched = [(k, tuple(v.shape), tuple(own[k].shape)) for k, v in state_dict.items()
+                  if k in own and tuple(v.shape) != tuple(own[k].shape)]
+    return missing, unexpected, mismatched
+
+
+def load_converted_state_dict(model: nn.Module,
+                              state_dict: Mapping[str, torch.Tensor],
+                              source: str = 'checkpoint') -> None:
+    """Load a converted state dict strictly, with an error that lists what does not match.
+
+    Args:
+        model (nn.Module): The backbone.
+        state_dict (Mapping): Output of :func:`tcformer_convert`.
+        source (str): Name of the checkpoint, for the error message.
+
+    Raises:
+        RuntimeError: If any key is missing, unexpected or of another shape; nothing is
+            loaded then (no silent partial load).
+    """
+    missing, unexpected, mismatched = state_dict_mismatch(model, state_dict)
+    if missing or unexpected or mismatched:
+        ckpt_depths, model_depths = _depths(state_dict), _depths(model.state_dict())
+        hint = ''
+        if ckpt_depths != model_depths:
+            hint = (f'\n  The checkpoint has depths {ckpt_depths}, the model {model_depths}: '
+                    'choose the matching arch.')
+        raise RuntimeError(f'{type(model).__name__}: {source} does not match the architecture.' +
+                           _listing('missing keys', missing) +
+                           _listing('unexpected keys', unexpected) +
+                           _listing('shape mismatches (checkpoint vs model)',
+                                    [f'{k}: {a} vs {b}' for k, a, b in mismatched]) + hint)
+    model.load_state_dict(state_dict, strict=True)

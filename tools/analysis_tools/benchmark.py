@@ -1,0 +1,165 @@
+"""Latency and peak memory of a backbone, interleaved with a reference model in one process.
+
+Examples::
+
+    python tools/analysis_tools/benchmark.py v2-small --shape 224 224
+    python tools/analysis_tools/benchmark.py v1 --shape 512 512 --backward
+    python tools/analysis_tools/benchmark.py path/to/config.py --reference pvtv2-b2
+
+A model is given as a TCFormer arch name (``v1-light`` ... ``v2-base``), ``pvtv2-b0`` ...
+``pvtv2-b2`` (mmdet's ``PyramidVisionTransformerV2``) or a config file, whose
+``model.backbone`` is built in the config's ``default_scope``.
+
+Latency: both models are built in this process and timed alternately (warm-up rounds, then
+timed rounds, one call of each model per round), so drifts of the machine (clock, other
+load) hit both alike; the medians and their ratio are printed. Batch 1, fp32, ``--threads``
+intra-op threads (default 2).
+
+Peak memory: measured per model in a fresh subprocess (one warm-up call, then one measured
+call) as ``ru_maxrss`` after the call minus the resident set size just before it, i.e. the
+extra memory the call's peak needed on top of the built model (weights, allocator caches of
+the warm-up and the interpreter are in the baseline). A fresh process per model keeps one
+model's peak from hiding the other's: ``ru_maxrss`` only ever grows.
+"""
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+import torch
+
+# Make `tcformer_mm` importable when the script runs from a source checkout.
+sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..')))
+
+PVTV2 = {
+    'pvtv2-b0': dict(embed_dims=32, num_layers=[2, 2, 2, 2]),
+    'pvtv2-b1': dict(embed_dims=64, num_layers=[2, 2, 2, 2]),
+    'pvtv2-b2': dict(embed_dims=64, num_layers=[3, 4, 6, 3]),
+}
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('model', help='TCFormer arch, pvtv2-b0/b1/b2, or a config file')
+    parser.add_argument('--reference', default='pvtv2-b2', help='reference model (same forms)')
+    parser.add_argument('--shape', type=int, nargs=2, default=[224, 224], metavar=('H', 'W'))
+    parser.add_argument('--warmup', type=int, default=3, help='untimed rounds')
+    parser.add_argument('--repeats', type=int, default=10, help='timed rounds')
+    parser.add_argument('--backward', action='store_true', help='time forward + backward')
+    parser.add_argument('--threads', type=int, default=2, help='torch intra-op threads')
+    parser.add_argument('--no-memory', action='store_true', help='skip the memory probes')
+    parser.add_argument('--memory-probe', action='store_true', help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
+
+
+def build_model(spec: str) -> torch.nn.Module:
+    """Build a model from its spec (see the module docstring)."""
+    if spec in PVTV2:
+        from mmdet.models.backbones import PyramidVisionTransformerV2
+        model = PyramidVisionTransformerV2(**PVTV2[spec])
+    elif spec.endswith('.py'):
+        from mmengine.config import Config
+        from mmengine.registry import MODELS, init_default_scope
+        import tcformer_mm.models  # noqa: F401  (registers our modules)
+        cfg = Config.fromfile(spec)
+        init_default_scope(cfg.get('default_scope', 'mmdet'))
+        backbone = dict(cfg.model.backbone)
+        backbone.pop('init_cfg', None)  # time the architecture, do not fetch weights
+        model = MODELS.build(backbone)
+    else:
+        from tcformer_mm.models import TCFormer
+        model = TCFormer(arch=spec, output_format='tokens')
+    model.init_weights()
+    return model.eval()
+
+
+def _loss(outputs) -> torch.Tensor:
+    tensors = [getattr(o, 'x', o) for o in outputs]
+    return sum(t.float().mean() for t in tensors)
+
+
+def run_once(model: torch.nn.Module, inputs: torch.Tensor, backward: bool) -> float:
+    """Run one call (forward, or forward + backward) and return its seconds."""
+    start = time.perf_counter()
+    if backward:
+        _loss(model(inputs)).backward()
+    else:
+        with torch.no_grad():
+            model(inputs)
+    elapsed = time.perf_counter() - start
+    if backward:
+        model.zero_grad(set_to_none=True)
+    return elapsed
+
+
+def _rss_kib() -> int:
+    with open('/proc/self/statm') as f:
+        pages = int(f.read().split()[1])
+    return pages * os.sysconf('SC_PAGE_SIZE') // 1024
+
+
+def memory_probe(args) -> None:
+    """Subprocess entry: print the peak extra memory of one call as JSON."""
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    model = build_model(args.model)
+    inputs = torch.randn(1, 3, *args.shape)
+    run_once(model, inputs, args.backward)
+    before = _rss_kib()
+    run_once(model, inputs, args.backward)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps(dict(peak_mib=peak / 1024, delta_mib=max(peak - before, 0) / 1024)))
+
+
+def measure_memory(spec: str, args) -> dict:
+    cmd = [
+        sys.executable,
+        os.path.abspath(__file__), spec, '--memory-probe', '--shape', *map(str, args.shape),
+        '--threads',
+        str(args.threads)
+    ] + (['--backward'] if args.backward else [])
+    result = subprocess.run(cmd, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f'memory probe of {spec} failed:\n{result.stderr[-2000:]}')
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if args.memory_probe:
+        memory_probe(args)
+        return
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    specs = [args.model, args.reference]
+    models = [build_model(spec) for spec in specs]
+    inputs = torch.randn(1, 3, *args.shape)
+    times = [[], []]
+    for round_idx in range(args.warmup + args.repeats):
+        for i, model in enumerate(models):
+            elapsed = run_once(model, inputs, args.backward)
+            if round_idx >= args.warmup:
+                times[i].append(elapsed)
+    medians = [statistics.median(t) * 1000 for t in times]
+    memory = [None, None] if args.no_memory else [measure_memory(s, args) for s in specs]
+
+    mode = 'forward+backward' if args.backward else 'forward'
+    print(f'{mode}, input 1x3x{args.shape[0]}x{args.shape[1]}, fp32, {args.threads} threads, '
+          f'{args.warmup} warm-up + {args.repeats} timed rounds (interleaved)')
+    print(f'{"model":<24}{"params (M)":>12}{"median (ms)":>14}{"peak extra (MiB)":>18}')
+    for spec, model, median, mem in zip(specs, models, medians, memory):
+        params = sum(p.numel() for p in model.parameters()) / 1e6
+        mem_str = '-' if mem is None else f'{mem["delta_mib"]:.0f}'
+        print(f'{spec:<24}{params:>12.2f}{median:>14.1f}{mem_str:>18}')
+    print(f'latency ratio {specs[0]} / {specs[1]}: {medians[0] / medians[1]:.2f}x')
+    if memory[0] is not None and memory[1]['delta_mib'] > 0:
+        print(f'memory ratio {specs[0]} / {specs[1]}: '
+              f'{memory[0]["delta_mib"] / memory[1]["delta_mib"]:.2f}x')
+
+
+if __name__ == '__main__':
+    main()
