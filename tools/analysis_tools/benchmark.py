@@ -8,7 +8,10 @@ Examples::
 
 A model is given as a TCFormer arch name (``v1-light`` ... ``v2-base``), ``pvtv2-b0`` ...
 ``pvtv2-b2`` (mmdet's ``PyramidVisionTransformerV2``) or a config file, whose
-``model.backbone`` is built in the config's ``default_scope``.
+``model.backbone`` is built in the config's ``default_scope``. An arch name may carry a neck
+after a ``+`` (4 levels, 256 channels): ``fpn`` (mmdet's FPN), ``mta-sr``, ``mta-pool``,
+``mta-cr`` (our MTA with that key/value reduction, MLP ratio 1), e.g.
+``benchmark.py v2-small+mta-cr --reference pvtv2-b2+fpn --shape 512 512``.
 
 Latency: both models are built in this process and timed alternately (warm-up rounds, then
 timed rounds, one call of each model per round), so drifts of the machine (clock, other
@@ -56,8 +59,33 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
+NECKS = ('fpn', 'mta-sr', 'mta-pool', 'mta-cr')
+
+
+def build_neck(name: str, in_channels) -> torch.nn.Module:
+    """A 4-level, 256-channel neck by name (see the module docstring)."""
+    if name not in NECKS:
+        raise ValueError(f'unknown neck {name!r}; choose from {NECKS}')
+    if name == 'fpn':
+        from mmdet.models.necks import FPN
+        return FPN(list(in_channels), 256, 4)
+    from tcformer_mm.models import MTA
+    return MTA(list(in_channels), 256, 4, mlp_ratios=1, kv_reduction=name[len('mta-'):])
+
+
 def build_model(spec: str) -> torch.nn.Module:
     """Build a model from its spec (see the module docstring)."""
+    base, _, neck = spec.partition('+')
+    if neck:
+        backbone = build_model(base)
+        if hasattr(backbone, 'output_format'):
+            backbone.output_format = 'maps' if neck == 'fpn' else 'tokens'
+        in_channels = getattr(backbone, 'embed_dims', None)
+        if not isinstance(in_channels, (list, tuple)):  # PVTv2: 64 doubling to 8x, as B0-B2
+            in_channels = [backbone.embed_dims * r for r in (1, 2, 5, 8)]
+        model = torch.nn.Sequential(backbone, build_neck(neck, in_channels))
+        model[1].init_weights()
+        return model.eval()
     if spec in PVTV2:
         from mmdet.models.backbones import PyramidVisionTransformerV2
         model = PyramidVisionTransformerV2(**PVTV2[spec])

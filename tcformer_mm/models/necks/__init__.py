@@ -1,0 +1,3 @@
+from .mta import MTA
+
+__all__ = ['MTA']
