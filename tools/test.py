@@ -65,6 +65,7 @@ def main():
         runner.test_evaluator.metrics.append(
             launch.dump_results_metric(cfg.default_scope, args.out))
     runner.test()
+    launch.teardown_distributed()
 
 
 if __name__ == '__main__':

@@ -56,6 +56,7 @@ def main():
 
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
     runner.train()
+    launch.teardown_distributed()
 
 
 if __name__ == '__main__':

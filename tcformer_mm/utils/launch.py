@@ -132,3 +132,14 @@ def dump_results_metric(scope, out):
 def set_local_rank(local_rank):
     # torch.distributed.launch passes --local-rank; torchrun only sets LOCAL_RANK.
     os.environ.setdefault('LOCAL_RANK', str(local_rank))
+
+
+def teardown_distributed():
+    """Shut the process group down before the interpreter exits.
+
+    mmengine leaves it open; a gloo group torn down by interpreter exit can abort a process
+    that already finished its work ("terminate called without an active exception").
+    """
+    if torch_dist.is_available() and torch_dist.is_initialized():
+        torch_dist.barrier()
+        torch_dist.destroy_process_group()
