@@ -4,9 +4,11 @@ TokenSet, the token <-> map transforms, the CTM merge (eq. 3) and the token clus
 """
 from .clustering import CLUSTERING_METHODS, build_clustering
 from .token_set import TokenSet
-from .transforms import grid_to_map_index, map2token, merge_tokens, token2map, token2token
+from .transforms import (TokenMapPairs, grid_to_map_index, map2token, merge_tokens, token2map,
+                         token2token, token_map_pairs)
 
 __all__ = [
-    'TokenSet', 'token2map', 'map2token', 'token2token', 'merge_tokens', 'grid_to_map_index',
+    'TokenSet', 'TokenMapPairs', 'token_map_pairs', 'token2map', 'map2token', 'token2token',
+    'merge_tokens', 'grid_to_map_index',
     'build_clustering', 'CLUSTERING_METHODS'
 ]

@@ -2,14 +2,17 @@
 
 Every op works through the initial grid: a cell of the stage-1 grid belongs to one token
 (``idx_token``) and lies in one pixel of any coarser map (:func:`grid_to_map_index`), so a
-transform is a weighted sum over cells, done with gather + ``index_add``. The released code built
-``torch.sparse`` matrices for the same sums; those are slow on CPU and cannot be exported to ONNX.
+transform is a weighted sum over cells, done with gathers and segment sums over rows sorted by
+their target (``torch.segment_reduce``; on CPU ``index_add`` of rows is many times slower). The
+released code built ``torch.sparse`` matrices for the same sums; those are slow on CPU and cannot
+be exported to ONNX. ``token2map`` / ``map2token`` first coalesce the cells into distinct
+(pixel, token) pairs (:func:`token_map_pairs`), which callers can compute once and share.
 
 Accumulation is in fp32 (fp64 stays fp64), also under autocast, and the result is cast back to
 the input dtype. As in the released code, the aggregation weights (``agg_weight``) are treated as
 constants by the transforms (they were ``detach()``-ed there): gradients flow to the features.
 """
-from typing import Optional, Tuple
+from typing import NamedTuple, Optional, Tuple
 
 import torch
 from torch import Tensor
@@ -55,7 +58,89 @@ def grid_to_map_index(init_grid_size: Tuple[int, int], map_size: Tuple[int, int]
     return (rows.unsqueeze(1) * W + cols.unsqueeze(0)).reshape(-1)
 
 
-def token2map(tokens: TokenSet, map_size: Optional[Tuple[int, int]] = None) -> Tensor:
+class TokenMapPairs(NamedTuple):
+    """Distinct (pixel, token) pairs of a token set on a map, batch offsets included.
+
+    ``token2map`` and ``map2token`` are sums over the N0 initial grid cells; in later stages a
+    pixel covers many cells but few distinct tokens, so the cells are first coalesced into
+    distinct pairs (a sort of N0 integers, independent of the channels) and the features move
+    once per pair. The sums are segment sums over pairs sorted by pixel (``token2map``) or by
+    token (``map2token``): much faster on CPU than ``index_add`` of rows.
+
+    Attributes:
+        pixel (Tensor): Long (P,), pixel b * H * W + p of every pair, ascending.
+        token (Tensor): Long (P,), token b * N + t of every pair.
+        cells (Tensor): fp32 (P,), number of initial grid cells of the pair.
+        weight (Tensor): (P,), sum of the pair's cells' ``agg_weight`` (fp32 or fp64).
+        pixel_counts (Tensor): Long (B * H * W,), pairs of every pixel.
+        by_token (Tensor): Long (P,), the pairs in token order (stable).
+        token_counts (Tensor): Long (B * N,), pairs of every token.
+        map_size (tuple[int, int]): (H, W).
+        num_tokens (int): N.
+    """
+    pixel: Tensor
+    token: Tensor
+    cells: Tensor
+    weight: Tensor
+    pixel_counts: Tensor
+    by_token: Tensor
+    token_counts: Tensor
+    map_size: Tuple[int, int]
+    num_tokens: int
+
+
+def token_map_pairs(tokens: TokenSet, map_size: Optional[Tuple[int, int]] = None) -> TokenMapPairs:
+    """Coalesce the initial grid cells of ``tokens`` into distinct (pixel, token) pairs.
+
+    Args:
+        tokens (TokenSet): Token distribution (``x`` is only read for its shape).
+        map_size (tuple[int, int], optional): (H, W); defaults to ``tokens.map_size``.
+
+    Returns:
+        TokenMapPairs: To pass to :func:`token2map` / :func:`map2token` (as ``pairs``) when
+        several transforms share a token distribution and map size.
+    """
+    H, W = tokens.map_size if map_size is None else tuple(map_size)
+    B, N = tokens.x.shape[:2]
+    device = tokens.idx_token.device
+    num_pixels = H * W
+    pixel = (grid_to_map_index(tokens.init_grid_size, (H, W), device).unsqueeze(0)
+             + _batch_offsets(B, num_pixels, device))
+    key = (pixel * N + tokens.idx_token).reshape(-1)
+    pairs, inverse, cells = torch.unique(key, sorted=True, return_inverse=True,
+                                         return_counts=True)
+    dtype = _compute_dtype(tokens.agg_weight.dtype)
+    weight = torch.zeros(len(pairs), device=device, dtype=dtype).index_add_(
+        0, inverse, tokens.agg_weight.detach().reshape(-1).to(dtype))
+    pair_pixel = pairs // N
+    pair_token = pair_pixel // num_pixels * N + pairs % N
+    pixel_counts = torch.bincount(pair_pixel, minlength=B * num_pixels)
+    token_counts = torch.bincount(pair_token, minlength=B * N)
+    by_token = torch.sort(pair_token, stable=True).indices
+    return TokenMapPairs(pair_pixel, pair_token, cells.float(), weight, pixel_counts, by_token,
+                         token_counts, (H, W), N)
+
+
+def _get_pairs(tokens: TokenSet, map_size: Tuple[int, int],
+               pairs: Optional[TokenMapPairs]) -> TokenMapPairs:
+    if (pairs is None or tuple(pairs.map_size) != tuple(map_size)
+            or pairs.num_tokens != tokens.num_tokens):
+        pairs = token_map_pairs(tokens, map_size)
+    return pairs
+
+
+def _segment_sum(source: Tensor, counts: Tensor) -> Tensor:
+    """Sums of consecutive runs of rows: run i has ``counts[i]`` rows (0: a zero row)."""
+    return torch.segment_reduce(source, 'sum', lengths=counts, axis=0, unsafe=True)
+
+
+def _sort_by_target(index: Tensor, num: int) -> Tuple[Tensor, Tensor]:
+    """Stable order of ``index`` (values in [0, num)) and the count of every value."""
+    return torch.sort(index, stable=True).indices, torch.bincount(index, minlength=num)
+
+
+def token2map(tokens: TokenSet, map_size: Optional[Tuple[int, int]] = None,
+              pairs: Optional[TokenMapPairs] = None) -> Tensor:
     """Transform tokens to a feature map.
 
     Every pixel is the average of the features of the tokens overlapping it, weighted by the
@@ -65,6 +150,8 @@ def token2map(tokens: TokenSet, map_size: Optional[Tuple[int, int]] = None) -> T
         tokens (TokenSet): Tokens with features x of shape (B, N, C).
         map_size (tuple[int, int], optional): (H, W) of the output map. Defaults to
             ``tokens.map_size`` (attention layers map key/value tokens at the query's size).
+        pairs (TokenMapPairs, optional): :func:`token_map_pairs` of this token distribution;
+            used when made for the same map size, computed otherwise.
 
     Returns:
         Tensor: Feature map, shape (B, C, H, W), dtype of ``tokens.x``.
@@ -75,22 +162,18 @@ def token2map(tokens: TokenSet, map_size: Optional[Tuple[int, int]] = None) -> T
     if tokens.is_grid and (H, W) == tokens.map_size:
         return x.transpose(1, 2).reshape(B, C, H, W)
 
-    device = x.device
-    N0 = tokens.idx_token.shape[1]
-    idx_pixel = (grid_to_map_index(tokens.init_grid_size, (H, W), device).unsqueeze(0)
-                 + _batch_offsets(B, H * W, device)).reshape(-1)
-    idx_tok = (tokens.idx_token + _batch_offsets(B, N, device)).reshape(-1)
-
+    pairs = _get_pairs(tokens, (H, W), pairs)
     dtype = _compute_dtype(x.dtype)
-    cell_feat = x.reshape(B * N, C).to(dtype)[idx_tok]  # (B*N0, C)
-    out = x.new_zeros(B * H * W, C, dtype=dtype).index_add(0, idx_pixel, cell_feat)
-    count = torch.zeros(B * H * W, device=device, dtype=dtype).index_add(
-        0, idx_pixel, torch.ones(B * N0, device=device, dtype=dtype))
-    out = out / count.clamp(min=1).unsqueeze(1)
+    cells = pairs.cells.to(dtype)
+    count = _segment_sum(cells, pairs.pixel_counts)  # cells per pixel
+    weight = cells / count.clamp(min=1)[pairs.pixel]
+    source = x.reshape(B * N, C).to(dtype).index_select(0, pairs.token) * weight.unsqueeze(1)
+    out = _segment_sum(source, pairs.pixel_counts)
     return out.reshape(B, H, W, C).permute(0, 3, 1, 2).to(x.dtype)
 
 
-def map2token(feature_map: Tensor, tokens: TokenSet) -> Tensor:
+def map2token(feature_map: Tensor, tokens: TokenSet,
+              pairs: Optional[TokenMapPairs] = None) -> Tensor:
     """Transform a feature map to the tokens of ``tokens``.
 
     Every token is the average, over its initial grid cells, of the pixel containing the cell,
@@ -99,6 +182,8 @@ def map2token(feature_map: Tensor, tokens: TokenSet) -> Tensor:
     Args:
         feature_map (Tensor): Shape (B, C, H, W).
         tokens (TokenSet): Target token distribution (N tokens); its features are not used.
+        pairs (TokenMapPairs, optional): :func:`token_map_pairs` of ``tokens``; used when
+            made for (H, W), computed otherwise.
 
     Returns:
         Tensor: Token features, shape (B, N, C), dtype of ``feature_map``.
@@ -108,19 +193,15 @@ def map2token(feature_map: Tensor, tokens: TokenSet) -> Tensor:
     if tokens.is_grid and (H, W) == tokens.map_size:
         return feature_map.flatten(2).transpose(1, 2)
 
-    device = feature_map.device
-    idx_pixel = (grid_to_map_index(tokens.init_grid_size, (H, W), device).unsqueeze(0)
-                 + _batch_offsets(B, H * W, device)).reshape(-1)
-    idx_tok = (tokens.idx_token + _batch_offsets(B, N, device)).reshape(-1)
-
+    pairs = _get_pairs(tokens, (H, W), pairs)
     dtype = _compute_dtype(feature_map.dtype)
-    weight = tokens.agg_weight.detach().reshape(-1).to(dtype)  # (B*N0,)
-    token_weight = torch.zeros(B * N, device=device, dtype=dtype).index_add(0, idx_tok, weight)
-    weight = weight / token_weight.clamp(min=EPS)[idx_tok]
-
+    pair_weight = pairs.weight.to(dtype)[pairs.by_token]
+    token_weight = _segment_sum(pair_weight, pairs.token_counts)
+    weight = pair_weight / token_weight.clamp(min=EPS).repeat_interleave(
+        pairs.token_counts, output_size=len(pair_weight))
     pixels = feature_map.permute(0, 2, 3, 1).reshape(B * H * W, C).to(dtype)
-    source = pixels[idx_pixel] * weight.unsqueeze(1)  # (B*N0, C)
-    out = pixels.new_zeros(B * N, C).index_add(0, idx_tok, source)
+    source = pixels.index_select(0, pairs.pixel[pairs.by_token]) * weight.unsqueeze(1)
+    out = _segment_sum(source, pairs.token_counts)
     return out.reshape(B, N, C).to(feature_map.dtype)
 
 
@@ -153,8 +234,10 @@ def token2token(source: TokenSet, target: TokenSet) -> Tensor:
     token_weight = torch.zeros(B * T, device=device, dtype=dtype).index_add(0, idx_t, weight)
     weight = weight / token_weight.clamp(min=EPS)[idx_t]
 
-    source_x = x.reshape(B * S, C).to(dtype)[idx_s] * weight.unsqueeze(1)  # (B*N0, C)
-    out = source_x.new_zeros(B * T, C).index_add(0, idx_t, source_x)
+    order, counts = _sort_by_target(idx_t, B * T)
+    source_x = (x.reshape(B * S, C).to(dtype).index_select(0, idx_s[order])
+                * weight[order].unsqueeze(1))  # (B*N0, C), grouped by target token
+    out = _segment_sum(source_x, counts)
     return out.reshape(B, T, C).to(x.dtype)
 
 
@@ -189,8 +272,9 @@ def merge_tokens(tokens: TokenSet, idx_cluster: Tensor, num_clusters: int,
 
     cluster_weight = weight.new_zeros(B * num_clusters, 1).index_add(0, idx, weight) + EPS
     norm_weight = weight / cluster_weight[idx]  # (B*N, 1)
-    x_merged = weight.new_zeros(B * num_clusters, C).index_add(
-        0, idx, x.reshape(B * N, C).to(dtype) * norm_weight)
+    order, counts = _sort_by_target(idx, B * num_clusters)
+    x_merged = _segment_sum(
+        x.reshape(B * N, C).to(dtype).index_select(0, order) * norm_weight[order], counts)
 
     # Every initial cell moves with its token: its new token is the token's cluster and its
     # weight inside the new token is scaled by the token's normalised weight.

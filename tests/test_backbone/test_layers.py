@@ -185,30 +185,6 @@ def test_ctm_merge_weight_cannot_overflow():
     assert torch.isfinite(merged.x).all() and torch.isfinite(merged.agg_weight).all()
 
 
-@pytest.mark.parametrize('dtype', [torch.float32, torch.bfloat16])
-def test_fast_transforms_match_the_ops(dtype):
-    from tcformer_mm.models.layers.token_map import (fast_map2token, fast_token2map,
-                                                     token_map_pairs)
-    from tcformer_mm.ops import map2token
-    tokens = merged_tokens(h=13, w=11, c=24, num_clusters=30)
-    tokens = tokens.replace(x=tokens.x.to(dtype))
-    tol = dict(rtol=1e-5, atol=1e-5) if dtype == torch.float32 else dict(rtol=2e-2, atol=2e-2)
-    for map_size in (tokens.map_size, (13, 11), (3, 2)):
-        expected = token2map(tokens, map_size)
-        pairs = token_map_pairs(tokens, map_size)
-        assert len(pairs.pixel) <= 13 * 11 * 2
-        torch.testing.assert_close(fast_token2map(tokens, map_size), expected, **tol)
-        torch.testing.assert_close(fast_token2map(tokens, map_size, pairs), expected, **tol)
-        fmap = torch.randn(2, 24, *map_size).to(dtype)
-        torch.testing.assert_close(fast_map2token(fmap, tokens), map2token(fmap, tokens), **tol)
-    # Gradients reach the features as through the ops.
-    x = tokens.x.float().requires_grad_()
-    fast_token2map(tokens.replace(x=x)).square().sum().backward()
-    x_ref = tokens.x.float().requires_grad_()
-    token2map(tokens.replace(x=x_ref)).square().sum().backward()
-    torch.testing.assert_close(x.grad, x_ref.grad)
-
-
 def test_clustering_reduction_merges_into_the_target_distribution():
     """'cr': keys/values are the level's tokens merged into the last-stage tokens."""
     from tcformer_mm.ops import token2token

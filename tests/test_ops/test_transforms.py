@@ -209,3 +209,67 @@ def test_no_sparse_and_no_openmmlab():
             assert sparse_api not in source
         for package in ('mmengine', 'mmcv', 'mmdet', 'mmseg', 'mmpose', 'mmpretrain'):
             assert f'import {package}' not in source and f'from {package}' not in source
+
+
+def _per_cell_token2map(tokens, map_size):
+    """token2map as a plain sum over the initial grid cells (the definition)."""
+    x = tokens.x.double()
+    B, N, C = x.shape
+    H, W = map_size
+    pix = grid_to_map_index(tokens.init_grid_size, map_size)
+    out = torch.zeros(B, H * W, C, dtype=torch.float64)
+    count = torch.zeros(B, H * W, dtype=torch.float64)
+    for b in range(B):
+        out[b].index_add_(0, pix, x[b, tokens.idx_token[b]])
+        count[b].index_add_(0, pix, torch.ones(len(pix), dtype=torch.float64))
+    out = out / count.clamp(min=1).unsqueeze(-1)
+    return out.reshape(B, H, W, C).permute(0, 3, 1, 2)
+
+
+def _per_cell_map2token(fmap, tokens):
+    """map2token as a plain sum over the initial grid cells (the definition)."""
+    B, C, H, W = fmap.shape
+    N = tokens.num_tokens
+    pix = grid_to_map_index(tokens.init_grid_size, (H, W))
+    pixels = fmap.double().flatten(2).transpose(1, 2)
+    out = torch.zeros(B, N, C, dtype=torch.float64)
+    for b in range(B):
+        w = tokens.agg_weight[b, :, 0].double()
+        total = torch.zeros(N, dtype=torch.float64).index_add_(0, tokens.idx_token[b], w)
+        w = w / total.clamp(min=1e-6)[tokens.idx_token[b]]
+        out[b].index_add_(0, tokens.idx_token[b], pixels[b, pix] * w.unsqueeze(1))
+    return out
+
+
+@pytest.mark.parametrize('dtype', [torch.float32, torch.bfloat16])
+def test_pair_coalesced_transforms_match_the_per_cell_definition(dtype):
+    """token2map / map2token sum over coalesced (pixel, token) pairs; shared pairs give the
+    same results, and pairs made for another map size are not used."""
+    from tcformer_mm.ops import token_map_pairs
+    g = torch.Generator().manual_seed(0)
+    B, H0, W0, N, C = 2, 13, 11, 30, 24
+    tokens = TokenSet.from_grid(torch.randn(B, H0 * W0, C, generator=g), (H0, W0))
+    idx = torch.randint(0, N, (B, H0 * W0), generator=g)
+    idx[:, :N] = torch.arange(N)
+    tokens = merge_tokens(tokens, idx, N, torch.rand(B, H0 * W0, 1, generator=g) + 0.1, (7, 6))
+    tokens = tokens.replace(x=tokens.x.to(dtype))
+    tol = dict(rtol=1e-5, atol=1e-5) if dtype == torch.float32 else dict(rtol=2e-2, atol=2e-2)
+    for map_size in (tokens.map_size, (13, 11), (3, 2), (20, 17)):
+        pairs = token_map_pairs(tokens, map_size)
+        assert len(pairs.pixel) <= H0 * W0 * B
+        expected = _per_cell_token2map(tokens, map_size).to(dtype)
+        torch.testing.assert_close(token2map(tokens, map_size), expected, **tol)
+        torch.testing.assert_close(token2map(tokens, map_size, pairs=pairs), expected, **tol)
+        fmap = torch.randn(B, C, *map_size, generator=g).to(dtype)
+        expected = _per_cell_map2token(fmap, tokens).to(dtype)
+        torch.testing.assert_close(map2token(fmap, tokens), expected, **tol)
+        torch.testing.assert_close(map2token(fmap, tokens, pairs=pairs), expected, **tol)
+        # Pairs of another map size are recomputed, not misused.
+        other = token_map_pairs(tokens, (4, 4))
+        torch.testing.assert_close(map2token(fmap, tokens, pairs=other), expected, **tol)
+    # Gradients reach the features as through the per-cell sums.
+    x = tokens.x.double().requires_grad_()
+    token2map(tokens.replace(x=x)).square().sum().backward()
+    x_ref = tokens.x.double().requires_grad_()
+    _per_cell_token2map(tokens.replace(x=x_ref), tokens.map_size).square().sum().backward()
+    torch.testing.assert_close(x.grad, x_ref.grad)

@@ -7,11 +7,10 @@ import torch.nn.functional as F
 from mmcv.cnn.bricks.drop import build_dropout
 from mmengine.model import BaseModule
 
-from tcformer_mm.ops import TokenSet
+from tcformer_mm.ops import TokenMapPairs, TokenSet, token2map, token_map_pairs
 from .attention import MultiHeadAttention
 from .clustering_reduction import ClusteringReduction
 from .token_conv import TokenConv
-from .token_map import TokenMapPairs, fast_token2map, token_map_pairs
 
 KV_REDUCTIONS = ('sr', 'pool', 'cr', None)
 
@@ -100,7 +99,7 @@ class TCAttention(MultiHeadAttention):
         if score is not None:
             # One token2map for features and score: they share the rendering weights.
             x = torch.cat([x, score.to(x.dtype)], dim=-1)
-        x_map = fast_token2map(key_value.replace(x=x), map_size, pairs=pairs)
+        x_map = token2map(key_value.replace(x=x), map_size, pairs=pairs)
         if score is not None:
             score = F.avg_pool2d(x_map[:, c:], self.sr_ratio, self.sr_ratio)
             score = score.flatten(2).transpose(1, 2)

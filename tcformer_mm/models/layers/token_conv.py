@@ -5,8 +5,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from tcformer_mm.ops import TokenSet
-from .token_map import TokenMapPairs, fast_map2token, fast_token2map
+from tcformer_mm.ops import TokenMapPairs, TokenSet, map2token, token2map
 
 
 class TokenConv(nn.Conv2d):
@@ -14,8 +13,8 @@ class TokenConv(nn.Conv2d):
 
     The tokens are rendered to a feature map at ``tokens.map_size`` (``token2map``), convolved,
     and the result is read back into the same tokens (``map2token``, which also handles a
-    strided conv: the map is then smaller than ``tokens.map_size``); both run over coalesced
-    (pixel, token) pairs (:mod:`.token_map`) with the results of the ops. A bias-free 1x1
+    strided conv: the map is then smaller than ``tokens.map_size``); a caller that has the
+    (pixel, token) pairs of the tokens (``ops.token_map_pairs``) passes them. A bias-free 1x1
     Conv1d on the tokens (``skip``) is added, so a token keeps its own feature even where the
     map averages it with its neighbours. Keys: ``weight``, ``bias`` (the Conv2d) and
     ``skip.weight`` of shape (C_out, C_in / groups, 1), as released.
@@ -61,5 +60,5 @@ class TokenConv(nn.Conv2d):
         Returns:
             Tensor: New features of the same tokens, shape (B, N, C_out).
         """
-        x_map = super().forward(fast_token2map(tokens, pairs=pairs))
-        return self._skip(tokens.x) + fast_map2token(x_map, tokens, pairs=pairs)
+        x_map = super().forward(token2map(tokens, pairs=pairs))
+        return self._skip(tokens.x) + map2token(x_map, tokens, pairs=pairs)

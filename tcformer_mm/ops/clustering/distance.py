@@ -3,17 +3,65 @@
 Distances follow the released DPC-kNN: d_ij = ||x_i - x_j||_2 / sqrt(C). They are computed as
 squared distances, |x_i|^2 + |x_j|^2 - 2 x_i . x_j of features pre-scaled by 1 / sqrt(C), a
 matrix product per block of rows.
+
+Speed (CPU): a block is first computed as the *partial* squared distance
+``|b|^2 - 2 a.b`` (one product of ``-2 a`` and ``b``, then an in-place add of a row vector).
+|a|^2 is constant along a row and x -> max(x + |a|^2, 0) is non-decreasing, so row-wise
+minima, maxima and the k smallest values of the partial block are those of the full squared
+distances: the callers rank on the partial block and add |a|^2 (and clamp) on the few values
+they keep, which gives bit for bit the values a full ``|b|^2 - 2ab + |a|^2`` block would hold.
+Blocks are kept small enough to stay in the CPU caches (:data:`CACHE_BLOCK_BYTES`) unless
+the caller's memory bound is lower.
 """
+from typing import Tuple
+
 import torch
 from torch import Tensor
 
-#: Default size of one block of the distance matrix (fp32 bytes): about 256 MB.
+#: Default size of one block of the distance matrix (fp32 bytes): about 256 MB. The memory
+#: bound; blocks are smaller when that is faster (:data:`CACHE_BLOCK_BYTES`).
 DEFAULT_BLOCK_BYTES = 256 * 2**20
+
+#: Preferred size of one block (fp32 bytes): passes over a block that stays in the caches are
+#: several times faster than over one streamed from memory; larger blocks only save Python
+#: overhead.
+CACHE_BLOCK_BYTES = 16 * 2**20
+
+#: Chunk length of :func:`smallest_k`.
+_CHUNK = 64
 
 
 def rows_per_block(batch: int, num_cols: int, max_block_bytes: int) -> int:
     """Rows of a (batch, rows, num_cols) fp32 block that fit in ``max_block_bytes`` (>= 1)."""
     return max(1, int(max_block_bytes) // (4 * batch * max(num_cols, 1)))
+
+
+def fast_rows_per_block(batch: int, num_cols: int, max_block_bytes: int) -> int:
+    """Rows of a block: what fits in :data:`CACHE_BLOCK_BYTES`, at least 64 rows (the
+    matrix product is inefficient on fewer), at most what ``max_block_bytes`` allows."""
+    rows = max(64, rows_per_block(batch, num_cols, CACHE_BLOCK_BYTES))
+    return min(rows, rows_per_block(batch, num_cols, max_block_bytes))
+
+
+def partial_sq_dist_block(a: Tensor, b: Tensor, sq_b: Tensor) -> Tensor:
+    """Squared distances minus |a|^2: ``|b_m|^2 - 2 a_r . b_m``.
+
+    Args:
+        a (Tensor): Shape (B, R, C), fp32.
+        b (Tensor): Shape (B, M, C), fp32.
+        sq_b (Tensor): |b|^2, shape (B, M).
+
+    Returns:
+        Tensor: Shape (B, R, M). ``max(out + |a_r|^2, 0)`` (fp32, that order) is the clamped
+        squared distance of :func:`sq_dist_block`, bit for bit.
+    """
+    # Autocast would run the product in bf16 / fp16: far too coarse to rank distances.
+    # -2 a is exact (a power of two), and so is the product's -2 a.b: the result is
+    # fl(|b|^2 - 2 a.b) as a baddbmm with |b|^2 as input would give, without materialising
+    # the broadcast input first.
+    with torch.autocast(a.device.type, enabled=False):
+        d2 = torch.bmm(a * -2, b.transpose(1, 2))
+    return d2.add_(sq_b.unsqueeze(1))
 
 
 def sq_dist_block(a: Tensor, b: Tensor, sq_a: Tensor, sq_b: Tensor) -> Tensor:
@@ -31,10 +79,36 @@ def sq_dist_block(a: Tensor, b: Tensor, sq_a: Tensor, sq_b: Tensor) -> Tensor:
     Returns:
         Tensor: ||a_r - b_m||^2, shape (B, R, M), clamped at 0 against rounding.
     """
-    # Autocast would run the product in bf16 / fp16: far too coarse to rank distances.
-    with torch.autocast(a.device.type, enabled=False):
-        d2 = torch.baddbmm(sq_b.unsqueeze(1), a, b.transpose(1, 2), alpha=-2)
-    return d2.add_(sq_a.unsqueeze(2)).clamp_(min=0)
+    return partial_sq_dist_block(a, b, sq_b).add_(sq_a.unsqueeze(2)).clamp_(min=0)
+
+
+def smallest_k(d: Tensor, k: int) -> Tuple[Tensor, Tensor]:
+    """The k smallest values of every row of ``d`` (..., N), ascending, and their columns.
+
+    The values are those of ``d.topk(k, largest=False)``; among equal values the columns may
+    differ. Long rows are cut into chunks of :data:`_CHUNK` values: the k smallest values of a
+    row lie in the k chunks with the smallest minima (if one lay in another chunk, those k
+    chunks would hold k values no larger than it), so a full ``topk`` runs only over those
+    chunks, after a fast vectorised ``amin`` of every chunk.
+    """
+    n = d.shape[-1]
+    k = min(k, n)
+    num_chunks = n // _CHUNK
+    if num_chunks < 8 * k:
+        return d.topk(k, dim=-1, largest=False)
+    lead = d.shape[:-1]
+    split = num_chunks * _CHUNK
+    chunks = d.narrow(-1, 0, split).unflatten(-1, (num_chunks, _CHUNK))
+    best = chunks.amin(-1).topk(k, dim=-1, largest=False).indices  # (..., k)
+    cand = torch.gather(chunks, -2, best.unsqueeze(-1).expand(*lead, k, _CHUNK)).flatten(-2)
+    cand_col = (best.unsqueeze(-1) * _CHUNK
+                + torch.arange(_CHUNK, device=d.device)).flatten(-2)
+    if split < n:
+        cand = torch.cat([cand, d.narrow(-1, split, n - split)], dim=-1)
+        cand_col = torch.cat(
+            [cand_col, torch.arange(split, n, device=d.device).expand(*lead, n - split)], dim=-1)
+    values, pos = cand.topk(k, dim=-1, largest=False)
+    return values, torch.gather(cand_col, -1, pos)
 
 
 @torch.no_grad()
@@ -56,7 +130,9 @@ def nearest_centre(x: Tensor, centres: Tensor, max_block_bytes: int = DEFAULT_BL
     B, N, _ = x.shape
     sq_x = (x * x).sum(-1)
     sq_c = (centres * centres).sum(-1)
-    rows = rows_per_block(B, centres.shape[1], max_block_bytes)
+    # Ties after the rounding of "+ |x|^2" decide the lowest index: the full distances are
+    # needed here (not only the partial block).
+    rows = fast_rows_per_block(B, centres.shape[1], max_block_bytes)
     out = torch.empty(B, N, dtype=torch.long, device=x.device)
     for r0 in range(0, N, rows):
         r1 = min(N, r0 + rows)

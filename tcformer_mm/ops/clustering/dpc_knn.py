@@ -13,13 +13,16 @@ Deviations from the released code, all deliberate:
   clustered differently at every call. Here the density order is the strict total order
   (rho_j, -j) > (rho_i, -i): on equal density the lower index counts as denser. Ties in score
   and in the nearest centre also go to the lowest index.
-- Bounded memory. The distance matrix is computed in blocks of rows, twice (pass 1: kNN density
-  and the maximum distance; pass 2: delta, once the density order is known, on the tokens
-  sorted by density so that only the lower triangle is needed), and the assignment is blocked
-  too. Peak memory is O(block + N C) instead of O(N^2): global clustering of the 67,200
-  tokens of the first CTM at 800x1344 input peaks at about 1.2 GB RSS (whole process,
-  ``tools/analysis_tools/dpc_knn_memory.py``) where the released code asks for one 18 GB
-  allocation. Small inputs are a single block.
+- Bounded memory. The distance matrix is computed in blocks of rows (pass 1: the kNN density,
+  the maximum distance and the nearest ``NUM_NEIGHBOURS`` tokens of every token), and the
+  assignment is blocked too. Once the density order is known, a token's nearest denser token is
+  the first denser one in its neighbour list, if there is one; only the remaining tokens (local
+  density maxima, ~7% at k=8) are compared with all denser tokens, in density order so that a
+  block needs only the columns of the tokens denser than its rows. Peak memory is
+  O(block + N C) instead of O(N^2): global clustering of the 67,200 tokens of the first CTM at
+  800x1344 input stays far below 8 GB (``tools/analysis_tools/dpc_knn_memory.py``) where the
+  released code asks for one 18 GB allocation. Blocks are kept cache-sized for speed
+  (``distance.CACHE_BLOCK_BYTES``); the results do not depend on the block size.
 - Padding (from the local-CTM partition). A padded token is never a kNN neighbour of a real
   token (infinite distance), has density -1 (below every real token), never counts as denser,
   never enters the maximum distance and never becomes a centre; its assignment is meaningless
@@ -34,7 +37,8 @@ import torch
 from torch import Tensor
 
 from .base import ClusteringMethod
-from .distance import DEFAULT_BLOCK_BYTES, nearest_centre, rows_per_block, sq_dist_block
+from .distance import (DEFAULT_BLOCK_BYTES, fast_rows_per_block, nearest_centre,
+                       partial_sq_dist_block, smallest_k)
 from .partition import Partition
 
 
@@ -48,6 +52,11 @@ def _prepare(x: Tensor, valid: Optional[Tensor]) -> Tuple[Tensor, Tensor, Tensor
     mean = (x * vf).sum(1, keepdim=True) / vf.sum(1, keepdim=True).clamp(min=1)
     x = (x - mean) * (vf * C**-0.5)
     return x, (x * x).sum(-1), valid
+
+
+#: Neighbours kept per token by the kNN pass. Beyond the k of the density they serve the
+#: distance indicator: the nearest denser token of most tokens is among them.
+NUM_NEIGHBOURS = 8
 
 
 @torch.no_grad()
@@ -68,56 +77,99 @@ def dpc_knn_score(x: Tensor, k: int = 5, valid: Optional[Tensor] = None,
     x, sq, valid = _prepare(x, valid)
     B, N, C = x.shape
     device = x.device
-    rows = rows_per_block(B, N, max_block_bytes)
+    rows = fast_rows_per_block(B, N, max_block_bytes)
     k = min(k, N)
+    num_nbrs = min(N, max(k, NUM_NEIGHBOURS))
     has_padding = not bool(valid.all())
     pad_col = ~valid.unsqueeze(1)  # (B, 1, N)
 
-    # Pass 1: kNN density and the largest distance between real tokens.
-    density = torch.empty(B, N, device=device)
-    max_d2 = torch.zeros(B, device=device)
+    # Pass 1: the nearest neighbours and the largest distance between real tokens. Blocks
+    # hold partial squared distances |x_j|^2 - 2 x_i.x_j (see distance.py); the token itself
+    # is set to -|x_i|^2, i.e. distance 0, and max(. + |x_i|^2, 0) gives the distances.
+    nbr_d2 = torch.empty(B, N, num_nbrs, device=device)
+    nbr_idx = torch.empty(B, N, num_nbrs, dtype=torch.long, device=device)
+    row_max = torch.empty(B, N, device=device)
     for r0 in range(0, N, rows):
         r1 = min(N, r0 + rows)
-        d2 = sq_dist_block(x[:, r0:r1], x, sq[:, r0:r1], sq)
+        d2 = partial_sq_dist_block(x[:, r0:r1], x, sq)
         diag = torch.arange(r1 - r0, device=device)
-        d2[:, diag, diag + r0] = 0
+        d2[:, diag, diag + r0] = -sq[:, r0:r1]
         if has_padding:
-            d2.masked_fill_(pad_col, 0)
-        row_max = d2.amax(dim=-1).masked_fill_(~valid[:, r0:r1], 0)
-        max_d2 = torch.maximum(max_d2, row_max.amax(dim=-1))
+            d2.masked_fill_(pad_col, float('-inf'))
+        row_max[:, r0:r1] = d2.amax(dim=-1)
         if has_padding:
             d2.masked_fill_(pad_col, float('inf'))
-        knn = d2.topk(k, dim=-1, largest=False).values  # (B, R, k)
-        if has_padding:
-            real = torch.isfinite(knn)
-            mean_d2 = knn.masked_fill_(~real, 0).sum(-1) / real.sum(-1).clamp(min=1)
-        else:
-            mean_d2 = knn.mean(-1)
-        density[:, r0:r1] = torch.exp(-mean_d2)
-    density.masked_fill_(~valid, -1.0)
+        nbr_d2[:, r0:r1], nbr_idx[:, r0:r1] = smallest_k(d2, num_nbrs)
+    nbr_d2.add_(sq.unsqueeze(-1)).clamp_(min=0)
+    row_max = row_max.add_(sq).clamp_(min=0).masked_fill_(~valid, 0)
+    max_d2 = row_max.amax(dim=1)
+
+    knn = nbr_d2[..., :k]
+    if has_padding:
+        real = torch.isfinite(knn)
+        mean_d2 = knn.masked_fill(~real, 0).sum(-1) / real.sum(-1).clamp(min=1)
+    else:
+        mean_d2 = knn.mean(-1)
+    density = torch.exp(-mean_d2).masked_fill_(~valid, -1.0)
 
     # Strict total order of density: equal densities rank by index (stable sort), padding
-    # ranks last. In this order the tokens denser than token i are exactly those before it.
+    # ranks last. In this order the tokens denser than token i are those of lower rank.
     order = torch.sort(density, dim=1, descending=True, stable=True).indices
-    x_sorted = torch.gather(x, 1, order.unsqueeze(-1).expand(B, N, C))
-    sq_sorted = torch.gather(sq, 1, order)
+    rank = torch.empty_like(order).scatter_(
+        1, order, torch.arange(N, device=device).expand(B, N).contiguous())
 
-    # Pass 2: distance to the nearest denser token, over the lower triangle of the sorted
-    # distance matrix (half of pass 1's work). The densest token has none: it gets the
-    # maximum distance.
-    min_d2_sorted = torch.empty(B, N, device=device)
-    for r0 in range(0, N, rows):
-        r1 = min(N, r0 + rows)
-        d2 = sq_dist_block(x_sorted[:, r0:r1], x_sorted[:, :r1], sq_sorted[:, r0:r1],
-                           sq_sorted[:, :r1])
-        not_denser = torch.ones(r1 - r0, r1 - r0, dtype=torch.bool, device=device).triu_()
-        d2[:, :, r0:r1].masked_fill_(not_denser, float('inf'))
-        min_d2_sorted[:, r0:r1] = d2.amin(dim=-1)
-    min_d2 = torch.empty_like(min_d2_sorted).scatter_(1, order, min_d2_sorted)
+    # Distance indicator. If a neighbour of token i is denser, the first denser one in the
+    # (ascending) neighbour list is its nearest denser token: every token closer than it is
+    # in the list before it.
+    denser = torch.gather(rank, 1, nbr_idx.reshape(B, -1)).reshape(B, N, -1) < rank.unsqueeze(-1)
+    found = denser.any(-1)
+    first = denser.to(torch.uint8).argmax(-1, keepdim=True)
+    min_d2 = torch.gather(nbr_d2, 2, first).squeeze(-1)
+    todo = ~found & valid
+    if bool(todo.any()):
+        _nearest_denser_exhaustive(x, sq, order, rank, todo, min_d2, max_block_bytes)
     min_d2 = torch.where(torch.isinf(min_d2), max_d2.unsqueeze(1), min_d2)
 
     score = (density * min_d2.sqrt()).masked_fill_(~valid, float('-inf'))
     return score, density
+
+
+def _nearest_denser_exhaustive(x: Tensor, sq: Tensor, order: Tensor, rank: Tensor, todo: Tensor,
+                               min_d2: Tensor, max_block_bytes: int) -> None:
+    """Squared distance to the nearest denser token of the ``todo`` tokens, over all tokens.
+
+    Written into ``min_d2`` (inf for the densest token). The tokens are taken in density
+    order, so a block of them only needs the columns of the tokens denser than its last one
+    (the lower triangle of the density-sorted distance matrix).
+    """
+    B, N, C = x.shape
+    device = x.device
+    count = todo.sum(1, keepdim=True)
+    num_todo = int(count.max())
+    # Ranks of the todo tokens, ascending; rows past an image's count repeat its last one
+    # (computed, not written back).
+    todo_rank = torch.where(todo, rank, N).sort(dim=1).values[:, :num_todo]
+    last = torch.where(todo_rank < N, todo_rank, -1).amax(1, keepdim=True).clamp(min=0)
+    todo_rank = torch.where(todo_rank < N, todo_rank, last)
+    tokens = torch.gather(order, 1, todo_rank)  # (B, U)
+    x_sorted = torch.gather(x, 1, order.unsqueeze(-1).expand(B, N, C))
+    sq_sorted = torch.gather(sq, 1, order)
+    x_todo = torch.gather(x, 1, tokens.unsqueeze(-1).expand(-1, -1, C))
+    sq_todo = torch.gather(sq, 1, tokens)
+    result = torch.empty(B, num_todo, device=device)
+    rows = fast_rows_per_block(B, N, max_block_bytes)
+    for r0 in range(0, num_todo, rows):
+        r1 = min(num_todo, r0 + rows)
+        # Columns: every token denser than the block's last (least dense) row.
+        cols = max(1, int(todo_rank[:, r1 - 1].max()))
+        d2 = partial_sq_dist_block(x_todo[:, r0:r1], x_sorted[:, :cols], sq_sorted[:, :cols])
+        not_denser = (torch.arange(cols, device=device)
+                      >= todo_rank[:, r0:r1].unsqueeze(-1))  # (B, R, cols)
+        result[:, r0:r1] = d2.masked_fill_(not_denser, float('inf')).amin(dim=-1)
+    result.add_(sq_todo).clamp_(min=0)
+    keep = torch.arange(num_todo, device=device) < count
+    batch = torch.arange(B, device=device).unsqueeze(1).expand(B, num_todo)
+    min_d2[batch[keep], tokens[keep]] = result[keep]
 
 
 def select_centres(score: Tensor, num_clusters: int) -> Tensor:
