@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PYTHON=${PYTHON:-python}
-CONFIG=${CONFIG:-configs/tiny/resnet18_1xb16_tiny-cls.py}
+CONFIG=${CONFIG:-configs/tiny/tcformerv2-tiny_1xb16_tiny-cls.py}
 WORK_DIR=${WORK_DIR:-work_dirs/quickstart}
 
 # Start from scratch: a previous run's checkpoints would make this a no-op.

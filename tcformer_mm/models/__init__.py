@@ -1,6 +1,9 @@
 """OpenMMLab modules of tcformer_mm; importing this registers them (see ``registry.py``)."""
 from .backbones import TCFormer  # noqa: F401  (registers TCFormer)
 from .layers import CTM, GridBlock, OverlapPatchEmbed, TCBlock, TokenConv
-from .necks import MTA  # noqa: F401  (registers MTA)
+from .necks import MTA, TokenGlobalAveragePooling  # noqa: F401  (registers the necks)
 
-__all__ = ['TCFormer', 'MTA', 'CTM', 'GridBlock', 'OverlapPatchEmbed', 'TCBlock', 'TokenConv']
+__all__ = [
+    'TCFormer', 'MTA', 'TokenGlobalAveragePooling', 'CTM', 'GridBlock', 'OverlapPatchEmbed',
+    'TCBlock', 'TokenConv'
+]

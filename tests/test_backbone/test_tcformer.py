@@ -175,11 +175,15 @@ def test_clustering_swap_keeps_weights():
 
 
 def test_registered():
+    from mmengine.registry import DefaultScope
+
     from tcformer_mm.registry import codebase_registries
     registries = codebase_registries()
     assert registries, 'no OpenMMLab codebase installed'
-    for registry in registries.values():
-        model = registry.build(dict(type='TCFormer', arch='v2-tiny', out_indices=(3, )))
+    for scope, registry in registries.items():
+        # Build in the codebase's own scope, whatever scope an earlier test left current.
+        with DefaultScope.overwrite_default_scope(scope):
+            model = registry.build(dict(type='TCFormer', arch='v2-tiny', out_indices=(3, )))
         assert isinstance(model, TCFormer) and model.out_indices == (3, )
 
 

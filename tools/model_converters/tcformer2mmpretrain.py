@@ -20,18 +20,12 @@ import torch
 sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..')))
 
 from tcformer_mm.models.utils.ckpt_convert import (  # noqa: E402
-    tcformer_convert, unwrap_state_dict)
+    tcformer_classifier_convert, unwrap_state_dict)
 
 
 def convert(checkpoint: dict, keep_others: bool = False) -> 'OrderedDict':
     """Return the mmpretrain state dict of a released checkpoint."""
-    backbone = tcformer_convert(checkpoint, keep_head=True)
-    state_dict = OrderedDict()
-    for key, value in backbone.items():
-        if key.startswith('head.'):
-            state_dict['head.fc.' + key[len('head.'):]] = value
-        else:
-            state_dict['backbone.' + key] = value
+    state_dict = tcformer_classifier_convert(checkpoint)
     original = unwrap_state_dict(checkpoint)
     if keep_others and any(k.startswith('backbone.') for k in original):
         state_dict.update((k, v) for k, v in original.items() if not k.startswith('backbone.'))

@@ -1,3 +1,4 @@
 from .mta import MTA
+from .token_gap import TokenGlobalAveragePooling
 
-__all__ = ['MTA']
+__all__ = ['MTA', 'TokenGlobalAveragePooling']

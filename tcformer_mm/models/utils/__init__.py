@@ -1,3 +1,7 @@
-from .ckpt_convert import load_converted_state_dict, tcformer_convert, unwrap_state_dict
+from .ckpt_convert import (is_released_classifier, load_converted_state_dict,
+                           tcformer_classifier_convert, tcformer_convert, unwrap_state_dict)
 
-__all__ = ['load_converted_state_dict', 'tcformer_convert', 'unwrap_state_dict']
+__all__ = [
+    'is_released_classifier', 'load_converted_state_dict', 'tcformer_classifier_convert',
+    'tcformer_convert', 'unwrap_state_dict'
+]

@@ -71,6 +71,40 @@ def tcformer_convert(checkpoint: Mapping,
     return converted
 
 
+def is_released_classifier(checkpoint: Mapping) -> bool:
+    """Whether ``checkpoint`` is in the original classification repository's layout.
+
+    That is a (possibly ``{'model': ...}``-wrapped) state dict with the backbone keys at the
+    top level (``patch_embed1.proj.weight``, no ``backbone.`` prefix).
+    """
+    state_dict = unwrap_state_dict(checkpoint)
+    keys = [k[len('module.'):] if k.startswith('module.') else k for k in state_dict]
+    return 'patch_embed1.proj.weight' in keys and not any(k.startswith('backbone.') for k in keys)
+
+
+def tcformer_classifier_convert(checkpoint: Mapping) -> 'OrderedDict[str, torch.Tensor]':
+    """Convert a released TCFormer checkpoint to the state dict of mmpretrain's classifier.
+
+    The backbone goes under ``backbone.``; the released classifier ``head.weight`` /
+    ``head.bias`` becomes ``LinearClsHead``'s ``head.fc.*`` (the released model pools the
+    last-stage tokens before its ``head``, which ``TokenGlobalAveragePooling`` does without
+    parameters).
+
+    Args:
+        checkpoint (Mapping): A loaded checkpoint in any layout :func:`tcformer_convert` reads.
+
+    Returns:
+        OrderedDict: State dict of an ``ImageClassifier`` with a TCFormer backbone.
+    """
+    state_dict = OrderedDict()
+    for key, value in tcformer_convert(checkpoint, keep_head=True).items():
+        if key.startswith(HEAD_PREFIX):
+            state_dict['head.fc.' + key[len(HEAD_PREFIX):]] = value
+        else:
+            state_dict['backbone.' + key] = value
+    return state_dict
+
+
 def _depths(keys) -> List[int]:
     """Blocks per stage found in the keys ``block{s}.{j}.*``."""
     depths = [0, 0, 0, 0]
