@@ -33,6 +33,13 @@ def test_neck_parameter_counts():
     assert counts[('cr', 1)] - counts[('pool', 1)] == 3 * (256 * 256 + 256 + 2 * 256)
 
 
+def test_cr_merge_alone_has_no_parameters():
+    """Without its projection, CR-MTA has exactly the parameters of a reduction-free MTA."""
+    cr = MTA(IN_CHANNELS, 256, 4, mlp_ratios=1, kv_reduction='cr', cr_projection=False)
+    pool = MTA(IN_CHANNELS, 256, 4, mlp_ratios=1, kv_reduction='pool')
+    assert [n for n, _ in cr.named_parameters()] == [n for n, _ in pool.named_parameters()]
+
+
 @pytest.mark.parametrize('kv_reduction', REDUCTIONS)
 def test_cr_has_no_spatial_reduction(kv_reduction):
     neck = MTA(IN_CHANNELS, 64, 4, kv_reduction=kv_reduction)
@@ -67,6 +74,15 @@ def test_extra_convs_only_when_used():
 def test_every_parameter_gets_a_gradient(backbone, kv_reduction, extra):
     """The DDP condition: every created parameter is used in the forward pass."""
     neck = MTA(IN_CHANNELS, 32, 5, add_extra_convs=extra, kv_reduction=kv_reduction).train()
+    _assert_all_parameters_used(backbone, neck)
+
+
+def test_cr_without_projection_uses_every_parameter(backbone):
+    _assert_all_parameters_used(
+        backbone, MTA(IN_CHANNELS, 32, 5, kv_reduction='cr', cr_projection=False).train())
+
+
+def _assert_all_parameters_used(backbone, neck):
     x = torch.randn(2, 3, 64, 72)
     with torch.no_grad():
         inputs = backbone(x)

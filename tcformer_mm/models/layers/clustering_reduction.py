@@ -23,14 +23,19 @@ class ClusteringReduction(BaseModule):
 
     Args:
         embed_dims (int): Token channels.
+        with_proj (bool): Apply the Linear + LayerNorm + GELU after the merge. False leaves the
+            layer without parameters: the merge alone. Defaults to True.
         init_cfg (dict, optional): Initialization config. Defaults to None.
     """
 
-    def __init__(self, embed_dims: int, init_cfg: Optional[dict] = None):
+    def __init__(self, embed_dims: int, with_proj: bool = True,
+                 init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg)
-        self.proj = nn.Linear(embed_dims, embed_dims)
-        self.norm = nn.LayerNorm(embed_dims)
-        self.act = nn.GELU()
+        self.with_proj = with_proj
+        if with_proj:
+            self.proj = nn.Linear(embed_dims, embed_dims)
+            self.norm = nn.LayerNorm(embed_dims)
+            self.act = nn.GELU()
 
     def forward(self, tokens: TokenSet,
                 target: TokenSet) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
@@ -53,4 +58,6 @@ class ClusteringReduction(BaseModule):
         merged = token2token(tokens.replace(x=x), target)
         if score is not None:
             merged, score = merged[..., :c], merged[..., c:]
-        return self.act(self.norm(self.proj(merged))), score
+        if self.with_proj:
+            merged = self.act(self.norm(self.proj(merged)))
+        return merged, score

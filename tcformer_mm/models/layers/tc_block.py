@@ -45,6 +45,8 @@ class TCAttention(MultiHeadAttention):
         kv_reduction (str | None): ``'sr'``, ``'pool'``, ``'cr'`` or None, see above.
             ``'sr'`` and ``'pool'`` mean no reduction when ``sr_ratio == 1``.
             Defaults to ``'sr'``.
+        cr_projection (bool): For ``'cr'``: project the merged keys/values (Linear +
+            LayerNorm + GELU, see :class:`ClusteringReduction`). Defaults to True.
         **kwargs: Passed to :class:`MultiHeadAttention`.
     """
 
@@ -53,6 +55,7 @@ class TCAttention(MultiHeadAttention):
                  num_heads: int,
                  sr_ratio: int = 1,
                  kv_reduction: Optional[str] = 'sr',
+                 cr_projection: bool = True,
                  **kwargs):
         super().__init__(embed_dims, num_heads, **kwargs)
         if kv_reduction not in KV_REDUCTIONS:
@@ -65,7 +68,7 @@ class TCAttention(MultiHeadAttention):
             # PyTorch's default eps, as in the released TCFormer attention.
             self.norm = nn.LayerNorm(embed_dims)
         elif self.kv_reduction == 'cr':
-            self.cr = ClusteringReduction(embed_dims)
+            self.cr = ClusteringReduction(embed_dims, with_proj=cr_projection)
 
     def reduce(self,
                key_value: TokenSet,
@@ -195,6 +198,7 @@ class TCBlock(BaseModule):
         sr_ratio (int): Key/value reduction ratio. Defaults to 1.
         kv_reduction (str | None): ``'sr'``, ``'pool'``, ``'cr'`` or None, see
             :class:`TCAttention`. Defaults to ``'sr'``.
+        cr_projection (bool): For ``'cr'``, see :class:`TCAttention`. Defaults to True.
         qkv_bias (bool): Bias in the query/key/value projections. Defaults to True.
         drop_rate (float): Dropout rate after projections. Defaults to 0.
         attn_drop_rate (float): Attention dropout rate. Defaults to 0.
@@ -209,6 +213,7 @@ class TCBlock(BaseModule):
                  mlp_ratio: float,
                  sr_ratio: int = 1,
                  kv_reduction: Optional[str] = 'sr',
+                 cr_projection: bool = True,
                  qkv_bias: bool = True,
                  drop_rate: float = 0.,
                  attn_drop_rate: float = 0.,
@@ -221,6 +226,7 @@ class TCBlock(BaseModule):
                                 num_heads,
                                 sr_ratio=sr_ratio,
                                 kv_reduction=kv_reduction,
+                                cr_projection=cr_projection,
                                 qkv_bias=qkv_bias,
                                 attn_drop_rate=attn_drop_rate,
                                 proj_drop_rate=drop_rate)

@@ -46,7 +46,9 @@ class MTA(BaseModule):
     - ``'cr'``: clustering reduction (CR-MTA, TCFormerV2): the level's tokens are merged into
       the last stage's token distribution through the recorded clusterings, then projected
       (Linear + LayerNorm + GELU); as many keys as last-stage tokens, aligned with objects, and
-      no extra clustering.
+      no extra clustering. The merge itself has no parameters; the projection
+      (``cr_projection``) is what reproduces the CR-MTA parameter count of TPAMI Table VIII
+      (28.4M, against 28.2M without it).
 
     Args:
         in_channels (list[int]): Channels of each backbone stage.
@@ -69,6 +71,7 @@ class MTA(BaseModule):
         sr_ratios (int | Sequence[int]): Key/value reduction ratio of each merge block, per
             backbone level (``'sr'`` and ``'pool'``). Defaults to (8, 4, 2, 1).
         kv_reduction (str): ``'sr'``, ``'pool'`` or ``'cr'``. Defaults to ``'sr'``.
+        cr_projection (bool): With ``'cr'``, project the merged keys/values. Defaults to True.
         qkv_bias (bool): Bias in the merge blocks' q/kv projections. Defaults to True.
         drop_rate (float): Dropout rate in the merge blocks. Defaults to 0.
         attn_drop_rate (float): Attention dropout rate. Defaults to 0.
@@ -105,6 +108,7 @@ class MTA(BaseModule):
                  mlp_ratios: Union[float, Sequence[float]] = 4,
                  sr_ratios: Union[int, Sequence[int]] = (8, 4, 2, 1),
                  kv_reduction: str = 'sr',
+                 cr_projection: bool = True,
                  qkv_bias: bool = True,
                  drop_rate: float = 0.,
                  attn_drop_rate: float = 0.,
@@ -178,6 +182,7 @@ class MTA(BaseModule):
                 mlp_ratios[i],
                 sr_ratio=1 if kv_reduction == 'cr' else sr_ratios[i],
                 kv_reduction=kv_reduction,
+                cr_projection=cr_projection,
                 qkv_bias=qkv_bias,
                 drop_rate=drop_rate,
                 attn_drop_rate=attn_drop_rate,
