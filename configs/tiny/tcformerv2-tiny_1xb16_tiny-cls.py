@@ -3,11 +3,8 @@
 # CPU-sized counterpart of configs/classification/tcformer/tcformerv2-tiny_8xb128_in1k.py and
 # the README quick start's main job. A 64x64 image gives a 16x16 stage-1 map, room for the
 # 4x4 parts of ctm1 (the model takes inputs from 29x29).
-_base_ = ['mmpretrain::_base_/default_runtime.py']
+_base_ = ['mmpretrain::_base_/default_runtime.py', './_base_/tiny-cls_64px.py']
 custom_imports = dict(imports=['tcformer_mm'], allow_failed_imports=False)
-
-data_root = 'data/tiny/imagenet'
-classes = ('circle', 'square', 'triangle', 'cross')
 
 model = dict(
     type='ImageClassifier',
@@ -18,46 +15,12 @@ model = dict(
                   output_format='tokens'),
     neck=dict(type='TokenGlobalAveragePooling'),
     head=dict(type='LinearClsHead',
-              num_classes=len(classes),
+              num_classes=4,
               in_channels=512,
               loss=dict(type='LabelSmoothLoss', label_smooth_val=0.1, mode='original'),
               topk=(1, ),
               init_cfg=dict(type='TruncNormal', layer='Linear', std=.02, bias=0.)),
 )
-data_preprocessor = dict(num_classes=len(classes),
-                         mean=[123.675, 116.28, 103.53],
-                         std=[58.395, 57.12, 57.375],
-                         to_rgb=True)
-
-# The ImageNet recipe's crop and flip; RandAugment, erasing, Mixup and CutMix are left out:
-# they regularise 300-epoch runs and only slow down a few-epoch one on 128 images.
-train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='RandomResizedCrop', scale=64, crop_ratio_range=(0.6, 1.0)),
-    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
-    dict(type='PackInputs'),
-]
-test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='ResizeEdge', scale=64, edge='short'),
-    dict(type='CenterCrop', crop_size=64),
-    dict(type='PackInputs'),
-]
-dataset = dict(type='ImageNet', data_root=data_root, metainfo=dict(classes=classes))
-train_dataloader = dict(batch_size=16,
-                        num_workers=2,
-                        persistent_workers=True,
-                        dataset=dict(**dataset, split='train', pipeline=train_pipeline),
-                        sampler=dict(type='DefaultSampler', shuffle=True))
-val_dataloader = dict(batch_size=16,
-                      num_workers=2,
-                      persistent_workers=True,
-                      dataset=dict(**dataset, split='val', pipeline=test_pipeline),
-                      sampler=dict(type='DefaultSampler', shuffle=False))
-test_dataloader = val_dataloader
-val_evaluator = dict(type='Accuracy', topk=(1, ))
-test_evaluator = val_evaluator
-
 max_epochs = 12
 optim_wrapper = dict(optimizer=dict(type='AdamW',
                                     lr=1e-3,
@@ -77,11 +40,7 @@ param_scheduler = [
     dict(type='CosineAnnealingLR', eta_min=1e-5, by_epoch=True, begin=1, end=max_epochs),
 ]
 train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=4)
-val_cfg = dict()
-test_cfg = dict()
-auto_scale_lr = dict(base_batch_size=16)
 
 default_hooks = dict(logger=dict(type='LoggerHook', interval=4),
                      checkpoint=dict(type='CheckpointHook', interval=4, max_keep_ckpts=2))
-env_cfg = dict(cudnn_benchmark=False)
 randomness = dict(seed=0)

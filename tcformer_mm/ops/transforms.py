@@ -2,10 +2,11 @@
 
 Every op works through the initial grid: a cell of the stage-1 grid belongs to one token
 (``idx_token``) and lies in one pixel of any coarser map (:func:`grid_to_map_index`), so a
-transform is a weighted sum over cells, done with gathers and segment sums over rows sorted by
-their target (``torch.segment_reduce``; on CPU ``index_add`` of rows is many times slower). The
-released code built ``torch.sparse`` matrices for the same sums; those are slow on CPU and cannot
-be exported to ONNX. ``token2map`` / ``map2token`` first coalesce the cells into distinct
+transform is a weighted sum over cells, done with gathers and ``index_add`` of rows into their
+targets (rows are added in their order, so a target's sum is the same sequential sum as over its
+rows sorted stably by target; ``torch.segment_reduce`` gives the same bits but is many times slower
+on CPU). The released code built ``torch.sparse`` matrices for the same sums; those are slow on CPU
+and cannot be exported to ONNX. ``token2map`` / ``map2token`` first coalesce the cells into distinct
 (pixel, token) pairs (:func:`token_map_pairs`), which callers can compute once and share.
 
 Accumulation is in fp32 (fp64 stays fp64), also under autocast, and the result is cast back to
@@ -64,17 +65,13 @@ class TokenMapPairs(NamedTuple):
     ``token2map`` and ``map2token`` are sums over the N0 initial grid cells; in later stages a
     pixel covers many cells but few distinct tokens, so the cells are first coalesced into
     distinct pairs (a sort of N0 integers, independent of the channels) and the features move
-    once per pair. The sums are segment sums over pairs sorted by pixel (``token2map``) or by
-    token (``map2token``): much faster on CPU than ``index_add`` of rows.
+    once per pair, summed into their pixel (``token2map``) or token (``map2token``).
 
     Attributes:
         pixel (Tensor): Long (P,), pixel b * H * W + p of every pair, ascending.
         token (Tensor): Long (P,), token b * N + t of every pair.
         cells (Tensor): fp32 (P,), number of initial grid cells of the pair.
         weight (Tensor): (P,), sum of the pair's cells' ``agg_weight`` (fp32 or fp64).
-        pixel_counts (Tensor): Long (B * H * W,), pairs of every pixel.
-        by_token (Tensor): Long (P,), the pairs in token order (stable).
-        token_counts (Tensor): Long (B * N,), pairs of every token.
         map_size (tuple[int, int]): (H, W).
         num_tokens (int): N.
     """
@@ -82,9 +79,6 @@ class TokenMapPairs(NamedTuple):
     token: Tensor
     cells: Tensor
     weight: Tensor
-    pixel_counts: Tensor
-    by_token: Tensor
-    token_counts: Tensor
     map_size: Tuple[int, int]
     num_tokens: int
 
@@ -114,11 +108,7 @@ def token_map_pairs(tokens: TokenSet, map_size: Optional[Tuple[int, int]] = None
         0, inverse, tokens.agg_weight.detach().reshape(-1).to(dtype))
     pair_pixel = pairs // N
     pair_token = pair_pixel // num_pixels * N + pairs % N
-    pixel_counts = torch.bincount(pair_pixel, minlength=B * num_pixels)
-    token_counts = torch.bincount(pair_token, minlength=B * N)
-    by_token = torch.sort(pair_token, stable=True).indices
-    return TokenMapPairs(pair_pixel, pair_token, cells.float(), weight, pixel_counts, by_token,
-                         token_counts, (H, W), N)
+    return TokenMapPairs(pair_pixel, pair_token, cells.float(), weight, (H, W), N)
 
 
 def _get_pairs(tokens: TokenSet, map_size: Tuple[int, int],
@@ -129,14 +119,11 @@ def _get_pairs(tokens: TokenSet, map_size: Tuple[int, int],
     return pairs
 
 
-def _segment_sum(source: Tensor, counts: Tensor) -> Tensor:
-    """Sums of consecutive runs of rows: run i has ``counts[i]`` rows (0: a zero row)."""
-    return torch.segment_reduce(source, 'sum', lengths=counts, axis=0, unsafe=True)
-
-
-def _sort_by_target(index: Tensor, num: int) -> Tuple[Tensor, Tensor]:
-    """Stable order of ``index`` (values in [0, num)) and the count of every value."""
-    return torch.sort(index, stable=True).indices, torch.bincount(index, minlength=num)
+def _sum_by_target(source: Tensor, index: Tensor, num: int) -> Tensor:
+    """Row sums by target: row i of the result is the sum of the rows r with ``index[r] == i``
+    (0 where none), added in row order (the sequential sum over the rows sorted stably by
+    target, as a segment sum over them gives)."""
+    return source.new_zeros((num, ) + source.shape[1:]).index_add_(0, index, source)
 
 
 def token2map(tokens: TokenSet, map_size: Optional[Tuple[int, int]] = None,
@@ -165,10 +152,10 @@ def token2map(tokens: TokenSet, map_size: Optional[Tuple[int, int]] = None,
     pairs = _get_pairs(tokens, (H, W), pairs)
     dtype = _compute_dtype(x.dtype)
     cells = pairs.cells.to(dtype)
-    count = _segment_sum(cells, pairs.pixel_counts)  # cells per pixel
+    count = _sum_by_target(cells, pairs.pixel, B * H * W)  # cells per pixel
     weight = cells / count.clamp(min=1)[pairs.pixel]
     source = x.reshape(B * N, C).to(dtype).index_select(0, pairs.token) * weight.unsqueeze(1)
-    out = _segment_sum(source, pairs.pixel_counts)
+    out = _sum_by_target(source, pairs.pixel, B * H * W)
     return out.reshape(B, H, W, C).permute(0, 3, 1, 2).to(x.dtype)
 
 
@@ -195,13 +182,12 @@ def map2token(feature_map: Tensor, tokens: TokenSet,
 
     pairs = _get_pairs(tokens, (H, W), pairs)
     dtype = _compute_dtype(feature_map.dtype)
-    pair_weight = pairs.weight.to(dtype)[pairs.by_token]
-    token_weight = _segment_sum(pair_weight, pairs.token_counts)
-    weight = pair_weight / token_weight.clamp(min=EPS).repeat_interleave(
-        pairs.token_counts, output_size=len(pair_weight))
+    pair_weight = pairs.weight.to(dtype)
+    token_weight = _sum_by_target(pair_weight, pairs.token, B * N)
+    weight = pair_weight / token_weight.clamp(min=EPS)[pairs.token]
     pixels = feature_map.permute(0, 2, 3, 1).reshape(B * H * W, C).to(dtype)
-    source = pixels.index_select(0, pairs.pixel[pairs.by_token]) * weight.unsqueeze(1)
-    out = _segment_sum(source, pairs.token_counts)
+    source = pixels.index_select(0, pairs.pixel) * weight.unsqueeze(1)
+    out = _sum_by_target(source, pairs.token, B * N)
     return out.reshape(B, N, C).to(feature_map.dtype)
 
 
@@ -234,10 +220,8 @@ def token2token(source: TokenSet, target: TokenSet) -> Tensor:
     token_weight = torch.zeros(B * T, device=device, dtype=dtype).index_add(0, idx_t, weight)
     weight = weight / token_weight.clamp(min=EPS)[idx_t]
 
-    order, counts = _sort_by_target(idx_t, B * T)
-    source_x = (x.reshape(B * S, C).to(dtype).index_select(0, idx_s[order])
-                * weight[order].unsqueeze(1))  # (B*N0, C), grouped by target token
-    out = _segment_sum(source_x, counts)
+    source_x = x.reshape(B * S, C).to(dtype).index_select(0, idx_s) * weight.unsqueeze(1)
+    out = _sum_by_target(source_x, idx_t, B * T)
     return out.reshape(B, T, C).to(x.dtype)
 
 
@@ -272,9 +256,7 @@ def merge_tokens(tokens: TokenSet, idx_cluster: Tensor, num_clusters: int,
 
     cluster_weight = weight.new_zeros(B * num_clusters, 1).index_add(0, idx, weight) + EPS
     norm_weight = weight / cluster_weight[idx]  # (B*N, 1)
-    order, counts = _sort_by_target(idx, B * num_clusters)
-    x_merged = _segment_sum(
-        x.reshape(B * N, C).to(dtype).index_select(0, order) * norm_weight[order], counts)
+    x_merged = _sum_by_target(x.reshape(B * N, C).to(dtype) * norm_weight, idx, B * num_clusters)
 
     # Every initial cell moves with its token: its new token is the token's cluster and its
     # weight inside the new token is scaled by the token's normalised weight.

@@ -11,7 +11,7 @@ from mmengine.model import BaseModule
 from mmengine.model.weight_init import constant_init, normal_init, trunc_normal_init
 from mmengine.runner.checkpoint import CheckpointLoader
 
-from tcformer_mm.ops import TokenSet, token2map
+from tcformer_mm.ops import TokenMapPairs, TokenSet, token2map, token_map_pairs
 from tcformer_mm.ops.clustering import ClusteringMethod
 from tcformer_mm.registry import register_module
 from ..layers import CTM, GridBlock, OverlapPatchEmbed, TCBlock
@@ -352,18 +352,23 @@ class TCFormer(BaseModule):
         for block in self.block1:
             x = self._run_block(block, x, hw_shape)
         tokens = TokenSet.from_grid(self.norm1(x), hw_shape)
-        self._collect(0, tokens, outs)
+        pairs = None  # grid tokens need none
+        self._collect(0, tokens, outs, pairs)
         for i in range(1, self.num_stages):
-            query, key_value = getattr(self, f'ctm{i}')(tokens)
+            query, key_value = getattr(self, f'ctm{i}')(tokens, pairs)
+            # The token distribution is fixed within a stage: the (pixel, token) pairs of the
+            # stage's tokens on their map serve every block, the output map and the next CTM.
+            pairs = token_map_pairs(query)
             for block in getattr(self, f'block{i + 1}'):
                 # Only the first block attends to the pre-merge tokens (Fig. 4).
-                query = self._run_block(block, query, key_value)
+                query = self._run_block(block, query, key_value, None, None, pairs)
                 key_value = None
             norm = getattr(self, f'norm{i + 1}')
             tokens = query.replace(x=norm(query.x))
-            self._collect(i, tokens, outs)
+            self._collect(i, tokens, outs, pairs)
         return tuple(outs)
 
-    def _collect(self, i: int, tokens: TokenSet, outs: list) -> None:
+    def _collect(self, i: int, tokens: TokenSet, outs: list,
+                 pairs: Optional[TokenMapPairs] = None) -> None:
         if i in self.out_indices:
-            outs.append(token2map(tokens) if self.output_format == 'maps' else tokens)
+            outs.append(token2map(tokens, pairs=pairs) if self.output_format == 'maps' else tokens)

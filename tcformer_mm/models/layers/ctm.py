@@ -5,7 +5,7 @@ import torch
 import torch.nn as nn
 from mmengine.model import BaseModule
 
-from tcformer_mm.ops import TokenSet, build_clustering, merge_tokens
+from tcformer_mm.ops import TokenMapPairs, TokenSet, build_clustering, merge_tokens
 from tcformer_mm.ops.clustering import ClusteringMethod
 from .token_conv import TokenConv
 
@@ -60,12 +60,15 @@ class CTM(BaseModule):
         # never changes the state dict.
         self.clustering = build_clustering(clustering)
 
-    def forward(self, tokens: TokenSet) -> Tuple[TokenSet, TokenSet]:
+    def forward(self, tokens: TokenSet,
+                pairs: Optional[TokenMapPairs] = None) -> Tuple[TokenSet, TokenSet]:
         """Merge the tokens.
 
         Args:
             tokens (TokenSet): Tokens of the previous stage, ``x`` of shape (B, N, C_in) on
                 the map ``tokens.map_size`` = (H, W).
+            pairs (TokenMapPairs, optional): ``token_map_pairs(tokens)``, when the caller has
+                them already (the stage that made ``tokens``).
 
         Returns:
             tuple[TokenSet, TokenSet]:
@@ -75,7 +78,7 @@ class CTM(BaseModule):
             - source: the input tokens with ``x`` (B, N, C_out) = the down-sampled, normalised
               features and ``score`` (B, N, 1): the keys/values of the next stage's first block.
         """
-        x = self.norm(self.conv(tokens))
+        x = self.norm(self.conv(tokens, pairs))
         score = self.score(x)
         source = tokens.replace(x=x, score=score)
         idx_cluster, num_clusters = self.clustering(source, self.num_parts, ratio=self.ratio)

@@ -57,8 +57,12 @@ class DWConv(nn.Module):
 
     def forward(self, x: torch.Tensor, hw_shape: Tuple[int, int]) -> torch.Tensor:
         b, _, c = x.shape
-        x = self.dwconv(x.transpose(1, 2).reshape(b, c, *hw_shape))
-        return x.flatten(2).transpose(1, 2)
+        # A channels-last view of the tokens (also for b == 1, where transpose + reshape would
+        # leave a batch stride that hides the layout): the depth-wise conv then runs on it
+        # directly instead of on an NCHW copy, several times faster on CPU, and its
+        # channels-last output is the token layout again.
+        x = self.dwconv(x.reshape(b, *hw_shape, c).permute(0, 3, 1, 2))
+        return x.permute(0, 2, 3, 1).reshape(b, -1, c)
 
 
 class GridMlp(BaseModule):

@@ -238,7 +238,8 @@ class TCBlock(BaseModule):
                 query: TokenSet,
                 key_value: Optional[TokenSet] = None,
                 kv_override: Optional[TokenSet] = None,
-                cr_target: Optional[TokenSet] = None) -> TokenSet:
+                cr_target: Optional[TokenSet] = None,
+                pairs: Optional[TokenMapPairs] = None) -> TokenSet:
         """Run the block.
 
         Args:
@@ -250,6 +251,9 @@ class TCBlock(BaseModule):
                 replaces ``key_value`` and the reduction.
             cr_target (TokenSet, optional): With ``kv_reduction='cr'``: the token set whose
                 distribution the keys/values are merged into (the last backbone stage).
+            pairs (TokenMapPairs, optional): ``token_map_pairs(query)``, when the caller has
+                them already: the token distribution does not change within a stage, so a
+                stage computes them once for all its blocks. Computed here when None.
 
         Returns:
             TokenSet: ``query`` with new features ``x`` (B, N, C).
@@ -257,8 +261,9 @@ class TCBlock(BaseModule):
         x = query.x
         q = query.replace(x=self.norm1(x))
         # The query's (pixel, token) pairs on its own map serve the MLP's token conv and, in
-        # self-attention, the key/value reduction: computed once per block.
-        pairs = None if query.is_grid else token_map_pairs(query)
+        # self-attention, the key/value reduction: computed once per block unless given.
+        if pairs is None and not query.is_grid:
+            pairs = token_map_pairs(query)
         kv_pairs = None
         if kv_override is not None:
             kv = None
