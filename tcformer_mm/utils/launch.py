@@ -45,7 +45,7 @@ def setup_cpu_distributed(cfg):
     """
     if cfg.get('launcher', 'none') != 'pytorch' or torch.cuda.is_available():
         return
-    from mmengine.model.wrappers import MMDistributedDataParallel
+    import mmengine.model  # noqa: F401  (registers the DDP wrappers in MODEL_WRAPPERS)
     from mmengine.registry import MODEL_WRAPPERS
 
     dist_cfg = cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})
@@ -62,7 +62,6 @@ def setup_cpu_distributed(cfg):
                                                      torch.nn.parallel.DistributedDataParallel):
         wrapper.setdefault('device_ids', None)
     cfg.model_wrapper_cfg = wrapper
-    del MMDistributedDataParallel  # imported for its registration in MODEL_WRAPPERS
 
 
 def enable_amp(cfg):
