@@ -86,8 +86,6 @@ class CTM(BaseModule):
         merged = merge_tokens(source, idx_cluster, num_clusters,
                               self._merge_weight(score, idx_cluster, num_clusters),
                               ((h - 1) // 2 + 1, (w - 1) // 2 + 1))
-        if merged.score is not None:
-            merged = merged.replace(score=None)
         return merged, source
 
     @staticmethod
