@@ -23,6 +23,28 @@ def _as_size(value, name: str) -> Tuple[int, int]:
     return size
 
 
+def grid_to_map_index(init_grid_size: Tuple[int, int], map_size: Tuple[int, int],
+                      device=None) -> Tensor:
+    """For every initial grid cell, the flat index of the map pixel that contains it.
+
+    Nearest (floor) mapping: cell (r, c) lies in pixel (floor(r * H / H0), floor(c * W / W0)).
+    Integer arithmetic, so no float rounding at exact multiples.
+
+    Args:
+        init_grid_size (tuple[int, int]): (H0, W0).
+        map_size (tuple[int, int]): (H, W).
+        device: Device of the result.
+
+    Returns:
+        Tensor: Long, shape (H0 * W0,), values in [0, H * W).
+    """
+    H0, W0 = init_grid_size
+    H, W = map_size
+    rows = torch.arange(H0, device=device) * H // H0
+    cols = torch.arange(W0, device=device) * W // W0
+    return (rows.unsqueeze(1) * W + cols.unsqueeze(0)).reshape(-1)
+
+
 @dataclass(frozen=True)
 class TokenSet:
     """A set of (dynamic) vision tokens.
@@ -69,25 +91,40 @@ class TokenSet:
                              f'got {tuple(self.score.shape)}')
 
     @classmethod
-    def from_grid(cls, x: Tensor, map_size: Tuple[int, int]) -> 'TokenSet':
-        """Stage-1 grid tokens: every token is one cell of the initial grid.
+    def from_grid(cls,
+                  x: Tensor,
+                  map_size: Tuple[int, int],
+                  init_grid_size: Optional[Tuple[int, int]] = None) -> 'TokenSet':
+        """Grid tokens: every token is one pixel of a (H, W) map.
 
         Args:
             x (Tensor): Token features in raster order, shape (B, H*W, C).
-            map_size (tuple[int, int]): (H, W); also becomes the initial grid size.
+            map_size (tuple[int, int]): (H, W).
+            init_grid_size (tuple[int, int], optional): (H0, W0) of the stage-1 grid, when
+                these grid tokens are coarser than it (a backbone without CTM, whose later
+                stages down-sample the grid by strided convolutions). Defaults to
+                ``map_size``: stage-1 tokens.
 
         Returns:
-            TokenSet: with ``idx_token = arange(N0)`` and ``agg_weight = 1`` for every image.
+            TokenSet: every initial grid cell belongs to the pixel containing it
+            (:func:`grid_to_map_index`, so ``token2map`` gives the map back exactly), with
+            ``agg_weight = 1``.
         """
         H, W = _as_size(map_size, 'map_size')
+        H0, W0 = (H, W) if init_grid_size is None else _as_size(init_grid_size,
+                                                               'init_grid_size')
         if x.dim() != 3 or x.shape[1] != H * W:
             raise ValueError(f'TokenSet.from_grid: x must have shape (B, H*W, C) with '
                              f'H*W = {H * W}, got {tuple(x.shape)}')
-        B, N, _ = x.shape
-        idx_token = torch.arange(N, device=x.device).unsqueeze(0).expand(B, N).contiguous()
+        if H > H0 or W > W0:
+            raise ValueError(f'TokenSet.from_grid: the map ({H}, {W}) cannot be finer than the '
+                             f'initial grid ({H0}, {W0})')
+        B = x.shape[0]
+        idx_token = grid_to_map_index((H0, W0), (H, W), x.device)
+        idx_token = idx_token.unsqueeze(0).expand(B, H0 * W0).contiguous()
         weight_dtype = x.dtype if x.dtype in (torch.float32, torch.float64) else torch.float32
-        agg_weight = torch.ones(B, N, 1, device=x.device, dtype=weight_dtype)
-        return cls(x=x, map_size=(H, W), init_grid_size=(H, W), idx_token=idx_token,
+        agg_weight = torch.ones(B, H0 * W0, 1, device=x.device, dtype=weight_dtype)
+        return cls(x=x, map_size=(H, W), init_grid_size=(H0, W0), idx_token=idx_token,
                    agg_weight=agg_weight)
 
     def replace(self, **changes) -> 'TokenSet':

@@ -18,7 +18,7 @@ from typing import NamedTuple, Optional, Tuple
 import torch
 from torch import Tensor
 
-from .token_set import TokenSet
+from .token_set import TokenSet, grid_to_map_index
 
 #: Smallest normaliser. The released code added 1e-6 to every normaliser so that a pixel (token)
 #: no grid cell reaches gets 0 instead of NaN; the transforms clamp instead, which gives the same
@@ -35,28 +35,6 @@ def _compute_dtype(dtype: torch.dtype) -> torch.dtype:
 def _batch_offsets(B: int, stride: int, device: torch.device) -> Tensor:
     """(B, 1) long tensor b * stride: offsets that make per-image indices unique in a batch."""
     return torch.arange(B, device=device).unsqueeze(1) * stride
-
-
-def grid_to_map_index(init_grid_size: Tuple[int, int], map_size: Tuple[int, int],
-                      device=None) -> Tensor:
-    """For every initial grid cell, the flat index of the map pixel that contains it.
-
-    Nearest (floor) mapping: cell (r, c) lies in pixel (floor(r * H / H0), floor(c * W / W0)).
-    Integer arithmetic, so no float rounding at exact multiples.
-
-    Args:
-        init_grid_size (tuple[int, int]): (H0, W0).
-        map_size (tuple[int, int]): (H, W).
-        device: Device of the result.
-
-    Returns:
-        Tensor: Long, shape (H0 * W0,), values in [0, H * W).
-    """
-    H0, W0 = init_grid_size
-    H, W = map_size
-    rows = torch.arange(H0, device=device) * H // H0
-    cols = torch.arange(W0, device=device) * W // W0
-    return (rows.unsqueeze(1) * W + cols.unsqueeze(0)).reshape(-1)
 
 
 class TokenMapPairs(NamedTuple):

@@ -4,7 +4,7 @@ import torch
 import torch.nn as nn
 
 from tcformer_mm.models import TCFormer
-from tcformer_mm.ops import TokenSet
+from tcformer_mm.ops import TokenSet, token2map
 
 # Table I, with a 1000-class linear head on the mean token of the last stage.
 PARAMS_M = {
@@ -193,3 +193,33 @@ def test_tokens_output_is_token_set():
         outs = model(torch.randn(1, 3, 64, 64))
     assert all(isinstance(o, TokenSet) for o in outs)
     assert outs[0].is_grid and not outs[1].is_grid
+
+
+def _count(module: nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+def test_without_ctm_is_pvtv2_shaped():
+    """use_ctm=False: strided convs and grid blocks instead of CTMs, PVTv2-B2's parameters."""
+    from mmdet.models.backbones import PyramidVisionTransformerV2
+    model = TCFormer(arch='v2-small', use_ctm=False).eval()
+    pvt = PyramidVisionTransformerV2(embed_dims=64, num_layers=[3, 4, 6, 3])
+    assert _count(model) == _count(pvt)
+    names = [name for name, _ in model.named_children()]
+    assert not any(name.startswith('ctm') for name in names)
+    assert {'patch_embed2', 'patch_embed3', 'patch_embed4'} <= set(names)
+    with pytest.raises(ValueError, match='use_ctm=False'):
+        model.set_clustering(dict(type='kmeans'))
+
+    images = torch.randn(2, 3, 100, 75)
+    with torch.no_grad():
+        tokens = model(images)
+        model.output_format = 'maps'
+        maps = model(images)
+    sizes = [(25, 19), (13, 10), (7, 5), (4, 3)]
+    for t, m, size in zip(tokens, maps, sizes):
+        # Grid tokens: one token per map pixel, each initial cell in the pixel containing it.
+        assert t.map_size == size and t.num_tokens == size[0] * size[1]
+        assert t.init_grid_size == (25, 19)
+        torch.testing.assert_close(token2map(t), m)
+        torch.testing.assert_close(m.flatten(2).transpose(1, 2), t.x)

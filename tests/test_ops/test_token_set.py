@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from tcformer_mm.ops import TokenSet
+from tcformer_mm.ops import TokenSet, token2map
 
 
 def test_from_grid_fields():
@@ -50,3 +50,14 @@ def test_merged_set_is_not_grid():
     tokens = TokenSet.from_grid(torch.randn(1, 4, 3), (2, 2))
     merged = tokens.replace(x=torch.randn(1, 2, 3), idx_token=torch.tensor([[0, 0, 1, 1]]))
     assert merged.num_tokens == 2 and not merged.is_grid
+
+
+def test_from_grid_coarser_than_initial_grid():
+    """Grid tokens of a down-sampled map: each initial cell in the pixel containing it."""
+    x = torch.randn(2, 12, 5)
+    tokens = TokenSet.from_grid(x, (3, 4), init_grid_size=(11, 13))
+    assert tokens.init_grid_size == (11, 13) and tokens.idx_token.shape == (2, 143)
+    assert tokens.idx_token.unique().tolist() == list(range(12))
+    torch.testing.assert_close(token2map(tokens).flatten(2).transpose(1, 2), x)
+    with pytest.raises(ValueError, match='cannot be finer'):
+        TokenSet.from_grid(x, (3, 4), init_grid_size=(2, 13))

@@ -64,6 +64,11 @@ class TCFormer(BaseModule):
             ``dict(type='dpc_knn', k=5)``.
         num_parts (Sequence[int], optional): Spatial parts of the three CTMs; overrides the
             arch (e.g. ``(1, 1, 1)`` turns a V2 arch into global clustering). Defaults to None.
+        use_ctm (bool): False replaces every CTM by a strided convolution (an overlapping patch
+            embedding, 3x3 stride 2 + LayerNorm, ``patch_embed2..4``) and the dynamic-token
+            blocks by grid blocks: the "w/o CTM" / "No CTM" ablation (CVPR Table 1, TPAMI
+            Table VIII), PVTv2's architecture. Its tokens stay on the grid and are still output
+            as token sets, so MTA necks take them. Defaults to True.
         output_format (str): ``'tokens'``: a :class:`TokenSet` per output stage (what the MTA
             neck consumes); ``'maps'``: feature maps (B, C_i, H_i, W_i) at strides 4, 8, 16, 32
             made by ``token2map``. Defaults to ``'tokens'``.
@@ -109,6 +114,7 @@ class TCFormer(BaseModule):
                  drop_path_rate: float = 0.1,
                  clustering: dict = dict(type='dpc_knn', k=5),
                  num_parts: Optional[Sequence[int]] = None,
+                 use_ctm: bool = True,
                  output_format: str = 'tokens',
                  with_cp: bool = False,
                  init_cfg: Optional[Union[dict, List[dict]]] = None):
@@ -144,6 +150,7 @@ class TCFormer(BaseModule):
         self.frozen_stages = frozen_stages
         self.with_cp = with_cp
         self.clustering_cfg = copy.deepcopy(clustering)
+        self.use_ctm = use_ctm
 
         dpr = torch.linspace(0, drop_path_rate, sum(self.depths)).tolist()
         cur = 0
@@ -152,7 +159,7 @@ class TCFormer(BaseModule):
                                               kernel_size=7,
                                               stride=self.patch_stride)
         for i in range(self.num_stages):
-            block_cls = GridBlock if i == 0 else TCBlock
+            block_cls = TCBlock if i > 0 and use_ctm else GridBlock
             blocks = nn.ModuleList([
                 block_cls(self.embed_dims[i],
                           self.num_heads[i],
@@ -165,13 +172,20 @@ class TCFormer(BaseModule):
                           norm_eps=1e-6) for j in range(self.depths[i])
             ])
             cur += self.depths[i]
-            if i > 0:
+            if i > 0 and use_ctm:
                 self.add_module(
                     f'ctm{i}',
                     CTM(self.embed_dims[i - 1],
                         self.embed_dims[i],
                         num_parts=self.num_parts[i - 1],
                         clustering=copy.deepcopy(clustering)))
+            elif i > 0:
+                self.add_module(
+                    f'patch_embed{i + 1}',
+                    OverlapPatchEmbed(self.embed_dims[i - 1],
+                                      self.embed_dims[i],
+                                      kernel_size=3,
+                                      stride=2))
             self.add_module(f'block{i + 1}', blocks)
             self.add_module(f'norm{i + 1}', nn.LayerNorm(self.embed_dims[i], eps=1e-6))
         self.min_input_size = self._min_input_size()
@@ -226,7 +240,7 @@ class TCFormer(BaseModule):
                 # The key/value reduction (conv or pool, kernel = stride = sr) needs a window.
                 needs.append((self.sr_ratios[i], f'key/value reduction ratio '
                               f'{self.sr_ratios[i]}'))
-            if i < self.num_stages - 1:
+            if i < self.num_stages - 1 and self.use_ctm:
                 side = math.isqrt(self.num_parts[i])
                 needs.append((side, f'{self.num_parts[i]} clustering parts in ctm{i + 1}'))
             for need, why in needs:
@@ -252,6 +266,9 @@ class TCFormer(BaseModule):
             clustering (dict | str | ClusteringMethod): Config for ``build_clustering``,
                 e.g. ``dict(type='kmeans')``, or a built method.
         """
+        if not self.use_ctm:
+            raise ValueError('TCFormer built with use_ctm=False has no CTM whose clustering '
+                             'could be set.')
         for i in range(1, self.num_stages):
             getattr(self, f'ctm{i}').set_clustering(copy.deepcopy(clustering))
         self.clustering_cfg = copy.deepcopy(clustering)
@@ -300,7 +317,7 @@ class TCFormer(BaseModule):
         """Modules of stage i (0-based); stage 0 without the patch embedding."""
         modules = [getattr(self, f'block{i + 1}'), getattr(self, f'norm{i + 1}')]
         if i > 0:
-            modules.insert(0, getattr(self, f'ctm{i}'))
+            modules.insert(0, getattr(self, f'ctm{i}' if self.use_ctm else f'patch_embed{i + 1}'))
         return modules
 
     def _frozen_modules(self) -> List[nn.Module]:
@@ -354,6 +371,8 @@ class TCFormer(BaseModule):
         tokens = TokenSet.from_grid(self.norm1(x), hw_shape)
         pairs = None  # grid tokens need none
         self._collect(0, tokens, outs, pairs)
+        if not self.use_ctm:
+            return self._forward_grid_stages(tokens, outs)
         for i in range(1, self.num_stages):
             query, key_value = getattr(self, f'ctm{i}')(tokens, pairs)
             # The token distribution is fixed within a stage: the (pixel, token) pairs of the
@@ -366,6 +385,19 @@ class TCFormer(BaseModule):
             norm = getattr(self, f'norm{i + 1}')
             tokens = query.replace(x=norm(query.x))
             self._collect(i, tokens, outs, pairs)
+        return tuple(outs)
+
+    def _forward_grid_stages(self, tokens: TokenSet, outs: list) -> tuple:
+        """Stages 2-4 without CTM: strided patch embeddings and grid blocks (PVTv2)."""
+        for i in range(1, self.num_stages):
+            B, _, C = tokens.x.shape
+            feature_map = tokens.x.transpose(1, 2).reshape(B, C, *tokens.map_size)
+            x, hw_shape = getattr(self, f'patch_embed{i + 1}')(feature_map)
+            for block in getattr(self, f'block{i + 1}'):
+                x = self._run_block(block, x, hw_shape)
+            x = getattr(self, f'norm{i + 1}')(x)
+            tokens = TokenSet.from_grid(x, hw_shape, tokens.init_grid_size)
+            self._collect(i, tokens, outs)
         return tuple(outs)
 
     def _collect(self, i: int, tokens: TokenSet, outs: list,
