@@ -1,0 +1,211 @@
+"""Peak memory of one training step of a whole detector or segmentor, next to a reference.
+
+Examples::
+
+    python tools/analysis_tools/train_memory.py \\
+        configs/segmentation/tcformer/<config>.py --shape 512 512 --batch 2
+    python tools/analysis_tools/train_memory.py \\
+        configs/detection/tcformer/mask-rcnn_tcformerv2-s_mta_1x_coco.py --shape 800 1333 \\
+        --cfg-options model.backbone.num_parts=[1,1,1]
+
+The config's model (``default_scope`` mmdet or mmseg) is built without pre-trained weights and
+trained for two steps on a synthetic batch of ``--batch`` images of ``--shape`` with ground
+truth (a random label map for segmentors; a few boxes, labels and, for mask heads, masks for
+detectors) that goes through the model's own data preprocessor (padding included). A step is
+loss + backward + an optimizer step with the config's optimizer, so the first step allocates the
+optimizer state.
+
+The reference (``--reference``, default ``pvtv2-b2``) is the same config with the backbone
+replaced by mmdet's ``PyramidVisionTransformerV2`` B2 and an MTA neck replaced by the FPN of the
+config's codebase with the same inputs and outputs; or another config file; or ``none``.
+
+Each model is measured in a fresh subprocess (``ru_maxrss`` only grows, so one model's peak
+would hide the other's). Printed per model: the process's peak resident memory after the
+second step (weights, optimizer state, interpreter included) and the step's extra peak, the peak
+minus the resident memory just before the second step; then the ratios.
+"""
+import argparse
+import copy
+import json
+import os
+import resource
+import subprocess
+import sys
+
+import torch
+
+# Make `tcformer_mm` importable when the script runs from a source checkout.
+sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..')))
+
+PVTV2_B2 = dict(type='mmdet.PyramidVisionTransformerV2',
+                embed_dims=64,
+                num_layers=[3, 4, 6, 3],
+                out_indices=(0, 1, 2, 3))
+#: MTA arguments that FPN shares (the rest configure the merge blocks).
+FPN_KEYS = ('in_channels', 'out_channels', 'num_outs', 'start_level', 'end_level',
+            'add_extra_convs', 'relu_before_extra_convs', 'no_norm_on_lateral', 'conv_cfg',
+            'norm_cfg', 'act_cfg')
+
+
+def parse_args(argv=None):
+    from mmengine.config import DictAction
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('config', help='mmdet or mmseg config file')
+    parser.add_argument('--shape', type=int, nargs=2, default=[512, 512], metavar=('H', 'W'),
+                        help='input image size before padding')
+    parser.add_argument('--batch', type=int, default=1, help='images per step')
+    parser.add_argument('--reference', default='pvtv2-b2',
+                        help="'pvtv2-b2' (backbone swap), a config file, or 'none'")
+    parser.add_argument('--threads', type=int, default=2, help='torch intra-op threads')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
+                        help='override settings of the config (and of its pvtv2-b2 swap)')
+    parser.add_argument('--probe', choices=['model', 'reference'], help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
+
+
+def load_config(path: str, options: dict):
+    from tcformer_mm.utils.launch import load_config as load
+    cfg = load(path, options)
+    if cfg.default_scope not in ('mmdet', 'mmseg'):
+        raise ValueError(f'{path}: default_scope is {cfg.default_scope!r}; this tool trains '
+                         'mmdet and mmseg models')
+    return cfg
+
+
+def swap_in_pvtv2(cfg):
+    """The config with mmdet's PVTv2-B2 backbone and an FPN where it has an MTA neck."""
+    cfg = copy.deepcopy(cfg)
+    out_indices = cfg.model.backbone.get('out_indices', (0, 1, 2, 3))
+    cfg.model.backbone = dict(PVTV2_B2, out_indices=tuple(out_indices))
+    neck = cfg.model.get('neck')
+    if neck is not None and neck.get('type') == 'MTA':
+        cfg.model.neck = dict(type='FPN', **{k: neck[k] for k in FPN_KEYS if k in neck})
+    return cfg
+
+
+def synthetic_batch(cfg, model, batch: int, shape):
+    """Images and ground truth of the model's codebase, before the data preprocessor."""
+    from mmengine.structures import InstanceData, PixelData
+    generator = torch.Generator().manual_seed(0)
+    h, w = shape
+    inputs = [torch.randint(0, 256, (3, h, w), generator=generator, dtype=torch.uint8)
+              for _ in range(batch)]
+    meta = dict(img_shape=(h, w), ori_shape=(h, w), pad_shape=(h, w), scale_factor=(1., 1.),
+                flip=False)
+    samples = []
+    if cfg.default_scope == 'mmseg':
+        from mmseg.structures import SegDataSample
+        num_classes = model.decode_head.num_classes
+        for _ in range(batch):
+            label = torch.randint(0, num_classes, (1, h, w), generator=generator)
+            samples.append(SegDataSample(gt_sem_seg=PixelData(data=label), metainfo=meta))
+    else:
+        from mmdet.structures import DetDataSample
+        from mmdet.structures.mask import BitmapMasks
+        with_mask = getattr(model, 'with_mask', False)
+        num_classes = _det_num_classes(model)
+        for _ in range(batch):
+            xy = torch.rand(5, 2, generator=generator) * torch.tensor([w * 0.6, h * 0.6])
+            wh = (torch.rand(5, 2, generator=generator) * 0.35 + 0.05) * torch.tensor([w, h])
+            boxes = torch.cat([xy, xy + wh], dim=1)
+            gt = InstanceData(bboxes=boxes,
+                              labels=torch.randint(0, num_classes, (5, ), generator=generator))
+            if with_mask:
+                masks = torch.zeros(5, h, w, dtype=torch.uint8)
+                for i, (x1, y1, x2, y2) in enumerate(boxes.long().tolist()):
+                    masks[i, y1:y2, x1:x2] = 1
+                gt.masks = BitmapMasks(masks.numpy(), h, w)
+            samples.append(DetDataSample(gt_instances=gt, metainfo=meta))
+    return dict(inputs=inputs, data_samples=samples)
+
+
+def _det_num_classes(model) -> int:
+    head = getattr(model, 'bbox_head', None)
+    if head is None:
+        head = model.roi_head.bbox_head
+    return head.num_classes
+
+
+def _rss_kib() -> int:
+    with open('/proc/self/statm') as f:
+        pages = int(f.read().split()[1])
+    return pages * os.sysconf('SC_PAGE_SIZE') // 1024
+
+
+def probe(args) -> None:
+    """Subprocess entry: two training steps, print the memory of the second as JSON."""
+    from mmengine.optim import build_optim_wrapper
+    from mmengine.registry import MODELS, init_default_scope
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    if args.probe == 'reference' and args.reference != 'pvtv2-b2':
+        cfg = load_config(args.reference, args.cfg_options)
+    else:
+        cfg = load_config(args.config, args.cfg_options)
+        if args.probe == 'reference':
+            cfg = swap_in_pvtv2(cfg)
+    init_default_scope(cfg.default_scope)
+    cfg.model.backbone.pop('init_cfg', None)  # the architecture, not downloaded weights
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    model.train()
+    optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
+    data = synthetic_batch(cfg, model, args.batch, args.shape)
+
+    def step():
+        losses = model(**model.data_preprocessor(data, training=True), mode='loss')
+        loss, _ = model.parse_losses(losses)
+        optim_wrapper.update_params(loss)
+        return loss.item()
+
+    step()
+    before = _rss_kib()
+    loss = step()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    params = sum(p.numel() for p in model.parameters())
+    print(json.dumps(dict(peak_mib=peak / 1024, delta_mib=max(peak - before, 0) / 1024,
+                          params_m=params / 1e6, loss=loss)))
+
+
+def measure(which: str, args) -> dict:
+    cmd = [sys.executable, os.path.abspath(__file__), args.config, '--probe', which,
+           '--shape', *map(str, args.shape), '--batch', str(args.batch),
+           '--reference', args.reference, '--threads', str(args.threads)]
+    if args.cfg_options:
+        cmd += ['--cfg-options'] + [f'{k}={_option(v)}' for k, v in args.cfg_options.items()]
+    result = subprocess.run(cmd, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f'training step of the {which} failed:\n{result.stderr[-3000:]}')
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def _option(value) -> str:
+    """A --cfg-options value written back in DictAction's syntax (no spaces)."""
+    return json.dumps(value, separators=(',', ':')) if isinstance(value, (list, tuple)) \
+        else str(value)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if args.probe:
+        probe(args)
+        return
+    load_config(args.config, args.cfg_options)  # fail early, in this process, on a bad config
+    rows = [(os.path.basename(args.config), measure('model', args))]
+    if args.reference != 'none':
+        name = 'PVTv2-B2 swap' if args.reference == 'pvtv2-b2' else args.reference
+        rows.append((name, measure('reference', args)))
+    h, w = args.shape
+    print(f'training step (loss + backward + optimizer step), batch {args.batch} of {h}x{w}, '
+          f'fp32, {args.threads} threads')
+    print(f'{"model":<52}{"params (M)":>11}{"peak RSS (MiB)":>16}{"step extra (MiB)":>18}')
+    for name, m in rows:
+        print(f'{name:<52}{m["params_m"]:>11.2f}{m["peak_mib"]:>16.0f}{m["delta_mib"]:>18.0f}')
+    if len(rows) == 2:
+        (_, a), (_, b) = rows
+        print(f'ratio to the reference: peak RSS {a["peak_mib"] / b["peak_mib"]:.2f}x, '
+              f'step extra {a["delta_mib"] / max(b["delta_mib"], 1e-6):.2f}x')
+
+
+if __name__ == '__main__':
+    main()
