@@ -158,3 +158,23 @@ def test_bf16_autocast_input():
         idx, num = DPCKNN()(TokenSet.from_grid(x.bfloat16(), (8, 8)), 4)
     assert num == 16 and idx.dtype == torch.long
     assert torch.equal(torch.unique(idx), torch.arange(16))
+
+
+def test_matches_reference_on_long_rows():
+    """Rows long enough for the chunked k-smallest search (with a tail past the last chunk)."""
+    x = torch.randn(1, 2100, 16, generator=torch.Generator().manual_seed(3))
+    ref_idx, ref_centres = reference_dpc_knn(x[0], 525)
+    score, _ = dpc_knn_score(x)
+    assert torch.equal(select_centres(score, 525)[0], ref_centres)
+    assert torch.equal(dpc_knn(x, 525)[0], ref_idx)
+
+
+@pytest.mark.parametrize('n', [100, 2048, 2100])
+def test_smallest_k_and_row_max(n):
+    from tcformer_mm.ops.clustering.distance import smallest_k
+    d = torch.randn(2, 7, n, generator=torch.Generator().manual_seed(n))
+    values, cols, row_max = smallest_k(d, 8, with_max=True)
+    ref = d.topk(8, dim=-1, largest=False)
+    assert torch.equal(values, ref.values) and torch.equal(cols, ref.indices)
+    assert torch.equal(row_max, d.amax(-1))
+    assert all(torch.equal(a, b) for a, b in zip(smallest_k(d, 8), (values, cols)))

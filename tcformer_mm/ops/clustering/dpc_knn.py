@@ -96,10 +96,12 @@ def dpc_knn_score(x: Tensor, k: int = 5, valid: Optional[Tensor] = None,
         d2[:, diag, diag + r0] = -sq[:, r0:r1]
         if has_padding:
             d2.masked_fill_(pad_col, float('-inf'))
-        row_max[:, r0:r1] = d2.amax(dim=-1)
-        if has_padding:
+            row_max[:, r0:r1] = d2.amax(dim=-1)
             d2.masked_fill_(pad_col, float('inf'))
-        nbr_d2[:, r0:r1], nbr_idx[:, r0:r1] = smallest_k(d2, num_nbrs)
+            nbr_d2[:, r0:r1], nbr_idx[:, r0:r1] = smallest_k(d2, num_nbrs)
+        else:
+            nbr_d2[:, r0:r1], nbr_idx[:, r0:r1], row_max[:, r0:r1] = smallest_k(
+                d2, num_nbrs, with_max=True)
     nbr_d2.add_(sq.unsqueeze(-1)).clamp_(min=0)
     row_max = row_max.add_(sq).clamp_(min=0).masked_fill_(~valid, 0)
     max_d2 = row_max.amax(dim=1)
