@@ -132,6 +132,12 @@ class TokenSet:
         return dataclasses.replace(self, **changes)
 
     @property
+    def shape(self) -> torch.Size:
+        """(B, N, C) of ``x``: heads that read the batch size from their first input (mmdet's
+        ``Mask2FormerHead``: ``x[0].shape[0]``) take token sets."""
+        return self.x.shape
+
+    @property
     def num_tokens(self) -> int:
         """N, the number of tokens per image."""
         return self.x.shape[1]

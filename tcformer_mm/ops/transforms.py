@@ -82,7 +82,8 @@ def token_map_pairs(tokens: TokenSet, map_size: Optional[Tuple[int, int]] = None
     pairs, inverse, cells = torch.unique(key, sorted=True, return_inverse=True,
                                          return_counts=True)
     dtype = _compute_dtype(tokens.agg_weight.dtype)
-    weight = torch.zeros(len(pairs), device=device, dtype=dtype).index_add_(
+    # zeros_like, not zeros(len(pairs)): a traced graph (ONNX) keeps the pair count dynamic.
+    weight = torch.zeros_like(pairs, dtype=dtype).index_add_(
         0, inverse, tokens.agg_weight.detach().reshape(-1).to(dtype))
     pair_pixel = pairs // N
     pair_token = pair_pixel // num_pixels * N + pairs % N

@@ -128,6 +128,10 @@ def dpc_knn_score(x: Tensor, k: int = 5, valid: Optional[Tensor] = None,
     first = denser.to(torch.uint8).argmax(-1, keepdim=True)
     min_d2 = torch.gather(nbr_d2, 2, first).squeeze(-1)
     todo = ~found & valid
+    if torch.jit.is_tracing():
+        # A traced graph (ONNX export) cannot branch on data, and which tokens lack a denser
+        # neighbour depends on the image: search all of them (same distances, static shapes).
+        todo = valid.clone()
     if bool(todo.any()):
         _nearest_denser_exhaustive(x, sq, order, rank, todo, min_d2, max_block_bytes)
     min_d2 = torch.where(torch.isinf(min_d2), max_d2.unsqueeze(1), min_d2)

@@ -127,8 +127,9 @@ def partition_tokens(tokens: TokenSet, num_parts: int, ratio: float) -> Partitio
     # without cells (an empty k-means cluster of an earlier CTM) has no position; it goes to
     # part 0.
     cell_part = cell_part_index(tokens.init_grid_size, P, device).expand_as(tokens.idx_token)
+    # Parts are >= 0, so including the zeros changes nothing; ONNX has no include_self=False.
     part = torch.zeros(B, N, dtype=torch.long, device=device).scatter_reduce(
-        1, tokens.idx_token, cell_part, reduce='amax', include_self=False)
+        1, tokens.idx_token, cell_part, reduce='amax', include_self=True)
 
     offsets = torch.arange(B, device=device).unsqueeze(1) * P
     counts = torch.bincount((part + offsets).reshape(-1), minlength=B * P).reshape(B, P)
