@@ -1,9 +1,10 @@
 """OpenMMLab modules of tcformer_mm; importing this registers them (see ``registry.py``)."""
 from .backbones import TCFormer  # noqa: F401  (registers TCFormer)
 from .layers import CTM, GridBlock, OverlapPatchEmbed, TCBlock, TokenConv
-from .necks import MTA, TokenGlobalAveragePooling  # noqa: F401  (registers the necks)
+from .necks import (MTA, MTAPixelDecoder,  # noqa: F401  (registers the necks)
+                    TokenGlobalAveragePooling)
 
 __all__ = [
-    'TCFormer', 'MTA', 'TokenGlobalAveragePooling', 'CTM', 'GridBlock', 'OverlapPatchEmbed',
-    'TCBlock', 'TokenConv'
+    'TCFormer', 'MTA', 'MTAPixelDecoder', 'TokenGlobalAveragePooling', 'CTM', 'GridBlock',
+    'OverlapPatchEmbed', 'TCBlock', 'TokenConv'
 ]

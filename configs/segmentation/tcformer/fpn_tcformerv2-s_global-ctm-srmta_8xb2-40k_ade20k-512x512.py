@@ -1,0 +1,11 @@
+# TPAMI Table VIII (component ablation), row "Global CTM + SR-MTA": 33.7M, 85.1 GFLOPs, 46.5 mIoU.
+# TCFormerV2-Small widths + Semantic FPN, ADE20K 512x512. The seven Table VIII configs
+# differ only in the token merge (backbone use_ctm / num_parts) and the feature
+# aggregation (neck); the recipe is Table V's.
+_base_ = ['./_base_/fpn_tcformer_8xb2-40k_ade20k-512x512.py']
+
+pretrained = 'work_dirs/tcformerv1_8xb128_in1k/epoch_300.pth'
+model = dict(
+    # Global CTM (one part in every CTM): TCFormerV1's backbone, pre-trained as such.
+    backbone=dict(num_parts=(1, 1, 1), init_cfg=dict(checkpoint=pretrained)),
+    neck=dict(type='MTA', kv_reduction='sr', sr_ratios=(8, 4, 2, 1), mlp_ratios=1))

@@ -1,0 +1,51 @@
+# RLE + TCFormerV2-Tiny on the generated tiny COCO keypoint set
+# (tools/dataset_converters/make_tiny_datasets.py; 17 keypoints, 1-2 figures per 128x128 image,
+# ground-truth boxes): the CPU-sized counterpart of
+# configs/pose/tcformer/td-reg_tcformerv2-s_rle-8xb64-210e_coco-256x192.py (mean of the
+# last-stage tokens into RLEHead) with its codec, pipelines, flip test and CocoMetric.
+_base_ = ['../pose/tcformer/td-reg_tcformerv2-s_rle-8xb64-210e_coco-256x192.py']
+
+codec = dict(type='RegressionLabel', input_size=(48, 64))
+
+model = dict(backbone=dict(arch='v2-tiny', init_cfg=None), head=dict(decoder=codec))
+
+train_pipeline = [
+    dict(type='LoadImage'),
+    dict(type='GetBBoxCenterScale'),
+    dict(type='RandomFlip', direction='horizontal'),
+    dict(type='RandomHalfBody'),
+    dict(type='RandomBBoxTransform'),
+    dict(type='TopdownAffine', input_size=codec['input_size']),
+    dict(type='GenerateTarget', encoder=codec),
+    dict(type='PackPoseInputs')
+]
+val_pipeline = [
+    dict(type='LoadImage'),
+    dict(type='GetBBoxCenterScale'),
+    dict(type='TopdownAffine', input_size=codec['input_size']),
+    dict(type='PackPoseInputs')
+]
+
+data_root = 'data/tiny/coco_kpt/'
+train_dataloader = dict(batch_size=8, dataset=dict(data_root=data_root, pipeline=train_pipeline))
+# Ground-truth boxes: no detection file.
+val_dataloader = dict(batch_size=16,
+                      dataset=dict(data_root=data_root, bbox_file=None, pipeline=val_pipeline))
+test_dataloader = val_dataloader
+val_evaluator = dict(ann_file=data_root + 'annotations/person_keypoints_val2017.json')
+test_evaluator = val_evaluator
+
+# 26 iterations per epoch (203 instances); a short warm-up instead of 500 iterations.
+max_epochs = 4
+train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
+param_scheduler = [
+    dict(type='LinearLR', begin=0, end=4, start_factor=0.1, by_epoch=False),
+    dict(type='MultiStepLR', begin=0, end=max_epochs, milestones=[3], gamma=0.1, by_epoch=True)
+]
+auto_scale_lr = dict(base_batch_size=8)
+default_hooks = dict(logger=dict(type='LoggerHook', interval=4),
+                     checkpoint=dict(type='CheckpointHook',
+                                     interval=1,
+                                     max_keep_ckpts=1,
+                                     save_best=None))
+randomness = dict(seed=0)

@@ -1,0 +1,77 @@
+"""Conversion of the released TCFormer whole-body pose checkpoints to mmpose 1.x keys.
+
+The whole-body checkpoints released with the CVPR 2022 paper (TCFormer 256x192, TCFormer-Large
+384x288) and those trained with the mmpose 0.x port are ``{'state_dict': ...}`` with
+(``/work/shared/notes/official-checkpoints.md``):
+
+- ``backbone.*``: the released backbone keys (``patch_embed1.projection.*`` in the port's
+  files for ``patch_embed1.proj.*``), converted by :func:`tcformer_convert`;
+- ``neck.lateral_convs.{n}.conv.*``, ``neck.merge_blocks.{n}.*``, ``neck.extra_convs.{n}.conv.*``:
+  the MTA neck, whose module names :class:`MTA` keeps, so they pass unchanged;
+- ``keypoint_head.*``: mmpose 0.x ``TopdownHeatmapSimpleHead``; with no deconvolution and a
+  1x1 final conv (the MTA head) it is ``keypoint_head.final_layer.{weight,bias}``, which is
+  mmpose 1.x ``HeatmapHead``'s ``head.final_layer.*``.
+"""
+from collections import OrderedDict
+from typing import Mapping
+
+import torch
+
+from .ckpt_convert import tcformer_convert, unwrap_state_dict
+
+#: mmpose 0.x prefix of the keypoint head, and the mmpose 1.x one.
+OLD_HEAD_PREFIX = 'keypoint_head.'
+NEW_HEAD_PREFIX = 'head.'
+#: Prefixes copied unchanged.
+KEPT_PREFIXES = ('neck.', NEW_HEAD_PREFIX)
+
+
+def _strip_module(state_dict: Mapping[str, torch.Tensor]) -> Mapping[str, torch.Tensor]:
+    # DistributedDataParallel wrappers save 'module.' in front of every key.
+    if state_dict and all(k.startswith('module.') for k in state_dict):
+        return OrderedDict((k[len('module.'):], v) for k, v in state_dict.items())
+    return state_dict
+
+
+def is_released_pose_checkpoint(checkpoint: Mapping) -> bool:
+    """Whether ``checkpoint`` is a TCFormer top-down checkpoint in the mmpose 0.x layout.
+
+    That is a state dict with a TCFormer backbone under ``backbone.`` and either the 0.x
+    ``keypoint_head.`` prefix or the 0.x patch-embedding name
+    ``backbone.patch_embed1.projection.*``.
+    """
+    keys = list(_strip_module(unwrap_state_dict(checkpoint)))
+    has_tcformer = any(k.startswith(('backbone.patch_embed1.', 'backbone.block1.')) for k in keys)
+    old_names = any(
+        k.startswith((OLD_HEAD_PREFIX, 'backbone.patch_embed1.projection.')) for k in keys)
+    return has_tcformer and old_names
+
+
+def tcformer_pose_convert(checkpoint: Mapping) -> 'OrderedDict[str, torch.Tensor]':
+    """Convert a released TCFormer whole-body checkpoint to a ``TopdownPoseEstimator`` state dict.
+
+    Args:
+        checkpoint (Mapping): A loaded mmpose 0.x checkpoint (``{'state_dict': ...}``) or its
+            state dict; OpenMMLab 2.0 keys (``head.*``) pass unchanged.
+
+    Returns:
+        OrderedDict: Keys ``backbone.*`` (of :class:`TCFormer`), ``neck.*`` (of :class:`MTA`)
+        and ``head.*`` (of mmpose's ``HeatmapHead``). Other keys (e.g. the 0.x
+        ``target_weight`` buffers, optimizer state) are dropped.
+
+    Raises:
+        ValueError: If the checkpoint has no ``backbone.`` keys.
+    """
+    state_dict = _strip_module(unwrap_state_dict(checkpoint))
+    if not any(k.startswith('backbone.') for k in state_dict):
+        raise ValueError('tcformer_pose_convert: the checkpoint has no `backbone.` keys; it is '
+                         'not a top-down pose checkpoint (for a classification checkpoint use '
+                         '`tcformer_classifier_convert` or the backbone init_cfg).')
+    converted = OrderedDict(
+        ('backbone.' + k, v) for k, v in tcformer_convert(state_dict, prefix='backbone.').items())
+    for key, value in state_dict.items():
+        if key.startswith(OLD_HEAD_PREFIX):
+            converted[NEW_HEAD_PREFIX + key[len(OLD_HEAD_PREFIX):]] = value
+        elif key.startswith(KEPT_PREFIXES):
+            converted[key] = value
+    return converted
