@@ -113,3 +113,10 @@ def test_odd_map_sizes_reach_local_clustering():
     with torch.no_grad():
         [result] = model.test_step(data)
     assert result.ori_shape == (97, 131)
+
+
+def test_too_small_unpadded_image_is_a_clear_error():
+    """Without padding to 32, an image smaller than the backbone's windows is refused by name."""
+    model = build_detector(TINY_RETINANET, **{'model.data_preprocessor.pad_size_divisor': 1})
+    with pytest.raises(ValueError, match=r'input size 20x24 is too small.*smallest input'):
+        model.test_step(batch([(20, 24, [], [])]))
