@@ -82,21 +82,30 @@ def sq_dist_block(a: Tensor, b: Tensor, sq_a: Tensor, sq_b: Tensor) -> Tensor:
     return partial_sq_dist_block(a, b, sq_b).add_(sq_a.unsqueeze(2)).clamp_(min=0)
 
 
+def _min_over_rows(v: Tensor) -> Tensor:
+    """Minimum over dim -2 of (..., m, c), m a power of two, as halving element-wise minima:
+    vectorised along the contiguous last dim, unlike a reduction over a short inner dim."""
+    while v.shape[-2] > 1:
+        half = v.shape[-2] // 2
+        v = torch.minimum(v[..., :half, :], v[..., half:, :])
+    return v.squeeze(-2)
+
+
 def smallest_k(d: Tensor, k: int, with_max: bool = False) -> Tuple[Tensor, ...]:
     """The k smallest values of every row of ``d`` (..., N), ascending, and their columns.
 
     The values are those of ``d.topk(k, largest=False)``; among equal values the columns may
-    differ. Long rows are cut into chunks of :data:`_CHUNK` values: the k smallest values of a
-    row lie in the k chunks with the smallest minima (if one lay in another chunk, those k
+    differ. Long rows are split into chunks of :data:`_CHUNK` columns: the k smallest values of
+    a row lie in the k chunks with the smallest minima (if one lay in another chunk, those k
     chunks would hold k values no larger than it), so a full ``topk`` runs only over those
-    chunks, after a fast vectorised ``amin`` of every chunk.
+    chunks. Chunk j is the strided set of columns j, j + J, j + 2J, ... (J chunks): the chunk
+    minima are then element-wise minima of contiguous slices of the row, several times faster
+    on CPU than a reduction over runs of 64 adjacent columns.
 
     Args:
         d (Tensor): Shape (..., N).
         k (int): Number of values per row (at most N are returned).
-        with_max (bool): Also return the maximum of every row. On long rows the chunk minima
-            and maxima come from one pass over ``d`` (``aminmax``), which saves the separate
-            pass of an ``amax``.
+        with_max (bool): Also return the maximum of every row.
 
     Returns:
         tuple[Tensor, ...]: values (..., k), columns (..., k) and, with ``with_max``, the row
@@ -107,29 +116,23 @@ def smallest_k(d: Tensor, k: int, with_max: bool = False) -> Tuple[Tensor, ...]:
     num_chunks = n // _CHUNK
     if num_chunks < 4 * k:
         values, cols = d.topk(k, dim=-1, largest=False)
-        return (values, cols, d.amax(dim=-1)) if with_max else (values, cols)
-    lead = d.shape[:-1]
-    split = num_chunks * _CHUNK
-    chunks = d.narrow(-1, 0, split).unflatten(-1, (num_chunks, _CHUNK))
-    if with_max:
-        chunk_min, chunk_max = torch.aminmax(chunks, dim=-1)
-        row_max = chunk_max.amax(dim=-1)
     else:
-        chunk_min = chunks.amin(-1)
-    best = chunk_min.topk(k, dim=-1, largest=False).indices  # (..., k)
-    cand = torch.gather(chunks, -2, best.unsqueeze(-1).expand(*lead, k, _CHUNK)).flatten(-2)
-    cand_col = (best.unsqueeze(-1) * _CHUNK
-                + torch.arange(_CHUNK, device=d.device)).flatten(-2)
-    if split < n:
-        tail = d.narrow(-1, split, n - split)
-        cand = torch.cat([cand, tail], dim=-1)
-        cand_col = torch.cat(
-            [cand_col, torch.arange(split, n, device=d.device).expand(*lead, n - split)], dim=-1)
-        if with_max:
-            row_max = torch.maximum(row_max, tail.amax(dim=-1))
-    values, pos = cand.topk(k, dim=-1, largest=False)
-    cols = torch.gather(cand_col, -1, pos)
-    return (values, cols, row_max) if with_max else (values, cols)
+        lead = d.shape[:-1]
+        split = num_chunks * _CHUNK
+        strided = d.narrow(-1, 0, split).unflatten(-1, (_CHUNK, num_chunks))
+        best = _min_over_rows(strided).topk(k, dim=-1, largest=False).indices  # (..., k)
+        cand = torch.gather(strided, -1, best.unsqueeze(-2).expand(*lead, _CHUNK, k))
+        cand_col = (torch.arange(_CHUNK, device=d.device).unsqueeze(-1) * num_chunks
+                    + best.unsqueeze(-2))
+        cand, cand_col = cand.flatten(-2), cand_col.flatten(-2)
+        if split < n:
+            cand = torch.cat([cand, d.narrow(-1, split, n - split)], dim=-1)
+            cand_col = torch.cat(
+                [cand_col, torch.arange(split, n, device=d.device).expand(*lead, n - split)],
+                dim=-1)
+        values, pos = cand.topk(k, dim=-1, largest=False)
+        cols = torch.gather(cand_col, -1, pos)
+    return (values, cols, d.amax(dim=-1)) if with_max else (values, cols)
 
 
 @torch.no_grad()
