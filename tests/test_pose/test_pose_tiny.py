@@ -52,7 +52,7 @@ def test_wholebody_trains_and_evaluates(wholebody):
 
 def test_tools_test_evaluates_a_released_layout_checkpoint(wholebody, tiny_data, tmp_path):
     """The trained tiny model saved in the released (mmpose 0.x) layout: tools/test.py
-    converts it (ReleasedPoseCheckpointHook) and gets the validation numbers of training."""
+    converts it (ReleasedCheckpointHook) and gets the validation numbers of training."""
     work_dir, _, metrics = wholebody
     ours = torch.load(work_dir / 'epoch_1.pth', map_location='cpu',
                       weights_only=False)['state_dict']
@@ -64,7 +64,7 @@ def test_tools_test_evaluates_a_released_layout_checkpoint(wholebody, tiny_data,
         str(tmp_path / 'test'), '--cfg-options', *tiny_options('wholebody', tiny_data)
     ])
     log = result.stdout + result.stderr
-    assert 'ReleasedPoseCheckpointHook: converted' in log
+    assert 'ReleasedCheckpointHook: converted' in log
     assert 'do not match exactly' not in log and 'missing keys' not in log
     for key in ('coco-wholebody/AP', 'coco-wholebody/AR'):
         match = re.search(re.escape(key) + r': ([\d.]+)', log)

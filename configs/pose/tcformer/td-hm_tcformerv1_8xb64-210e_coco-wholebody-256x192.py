@@ -29,7 +29,7 @@ auto_scale_lr = dict(base_batch_size=512)
 default_hooks = dict(checkpoint=dict(save_best='coco-wholebody/AP', rule='greater'))
 # `load_from` and tools/test.py also take the released whole-body checkpoints (mmpose 0.x
 # layout: keypoint_head.*, backbone patch_embed1.projection.*).
-custom_hooks = [dict(type='SyncBuffersHook'), dict(type='ReleasedPoseCheckpointHook')]
+custom_hooks = [dict(type='SyncBuffersHook'), dict(type='ReleasedCheckpointHook')]
 
 # codec settings
 codec = dict(type='MSRAHeatmap', input_size=(192, 256), heatmap_size=(48, 64), sigma=2)
