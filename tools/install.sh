@@ -96,6 +96,13 @@ step "mmengine, mmdet, mmsegmentation, mmpretrain, mmpose"
 
 step "tcformer_mm (editable)"
 "${PIP[@]}" -q --no-deps --no-build-isolation -e "$ROOT"
+# mim finds a package's configs and tools in <site-packages>/tcformer_mm/.mim, but an editable
+# install leaves only an import hook there: link the package directory itself (imports then
+# resolve to the same source files), unless a regular install already put one there.
+SITE=$("$PY" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+if [ ! -e "$SITE/tcformer_mm" ] || [ -L "$SITE/tcformer_mm" ]; then
+    ln -sfn "$ROOT/tcformer_mm" "$SITE/tcformer_mm"
+fi
 
 "$PY" - <<'EOF'
 import mmcv.ops, mmdet.models, mmseg.models, mmpretrain.models, mmpose.models  # noqa: F401

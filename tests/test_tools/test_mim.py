@@ -108,3 +108,18 @@ def test_mim_search_lists_the_model_zoo(installed, tmp_path):
     assert models
     for model in models:
         assert f'config id: {model["Name"]}' in out
+
+
+def test_editable_install_resolves_through_mim():
+    """The environment tools/install.sh made (editable): mim's package lookup finds our
+    configs and tools, from any working directory."""
+    code = ('from mim.utils import get_installed_path; '
+            'print(get_installed_path("tcformer_mm"))')
+    env = {k: v for k, v in os.environ.items() if k != 'PYTHONPATH'}
+    out = subprocess.run([sys.executable, '-c', code], cwd='/', env=env, capture_output=True,
+                         text=True, check=True).stdout.strip()
+    mim_dir = Path(out) / '.mim'
+    assert (mim_dir / 'configs' / 'tiny' / TINY_CONFIG).is_file(), mim_dir
+    assert (mim_dir / 'tools' / 'train.py').is_file() and (mim_dir / 'tools' / 'test.py').is_file()
+    # ... and they are the working tree's files (edits show without reinstalling).
+    assert (mim_dir / 'tools' / 'train.py').resolve() == (ROOT / 'tools' / 'train.py').resolve()
