@@ -2,12 +2,15 @@
 
 Every op works through the initial grid: a cell of the stage-1 grid belongs to one token
 (``idx_token``) and lies in one pixel of any coarser map (:func:`grid_to_map_index`), so a
-transform is a weighted sum over cells, done with gathers and ``index_add`` of rows into their
-targets (rows are added in their order, so a target's sum is the same sequential sum as over its
-rows sorted stably by target; ``torch.segment_reduce`` gives the same bits but is many times slower
-on CPU). The released code built ``torch.sparse`` matrices for the same sums; those are slow on CPU
-and cannot be exported to ONNX. ``token2map`` / ``map2token`` first coalesce the cells into distinct
-(pixel, token) pairs (:func:`token_map_pairs`), which callers can compute once and share.
+transform is a weighted sum over cells. ``token2map`` / ``map2token`` first coalesce the cells
+into distinct (pixel, token) pairs (:func:`token_map_pairs`, which callers can compute once and
+share) and sum the pairs of every pixel (token) with one ``embedding_bag``: a fused gather and
+weighted sum, about four times faster on CPU than a gather, a product and an ``index_add`` of
+rows, and deterministic on GPU where ``index_add`` is not. The other ops use gathers and
+``index_add`` of rows into their targets. The released code built ``torch.sparse`` matrices for
+the same sums; those are slow on CPU and cannot be exported to ONNX. While tracing (ONNX
+export) the pair sums also take the ``index_add`` form, which the exporter maps to
+``ScatterElements``.
 
 Accumulation is in fp32 (fp64 stays fp64), also under autocast, and the result is cast back to
 the input dtype. As in the released code, the aggregation weights (``agg_weight``) are treated as
@@ -16,6 +19,7 @@ constants by the transforms (they were ``detach()``-ed there): gradients flow to
 from typing import NamedTuple, Optional, Tuple
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
 from .token_set import TokenSet, grid_to_map_index
@@ -37,26 +41,41 @@ def _batch_offsets(B: int, stride: int, device: torch.device) -> Tensor:
     return torch.arange(B, device=device).unsqueeze(1) * stride
 
 
+def _bag_offsets(sorted_index: Tensor, num: int) -> Tensor:
+    """Start of every target's run in an ascending index (P,): long (num,)."""
+    count = torch.bincount(sorted_index, minlength=num)
+    return count.cumsum(0) - count
+
+
 class TokenMapPairs(NamedTuple):
     """Distinct (pixel, token) pairs of a token set on a map, batch offsets included.
 
     ``token2map`` and ``map2token`` are sums over the N0 initial grid cells; in later stages a
     pixel covers many cells but few distinct tokens, so the cells are first coalesced into
     distinct pairs (a sort of N0 integers, independent of the channels) and the features move
-    once per pair, summed into their pixel (``token2map``) or token (``map2token``).
+    once per pair, summed into their pixel (``token2map``) or token (``map2token``). Everything
+    here depends on the token distribution only, not on the features.
 
     Attributes:
         pixel (Tensor): Long (P,), pixel b * H * W + p of every pair, ascending.
         token (Tensor): Long (P,), token b * N + t of every pair.
-        cells (Tensor): fp32 (P,), number of initial grid cells of the pair.
-        weight (Tensor): (P,), sum of the pair's cells' ``agg_weight`` (fp32 or fp64).
+        map_weight (Tensor): (P,), the pair's weight in its pixel's average (``token2map``):
+            its share of the pixel's initial grid cells.
+        token_weight (Tensor): (P,), the pair's weight in its token's average
+            (``map2token``): the sum of its cells' ``agg_weight``, normalised per token.
+        pixel_start (Tensor): Long (B * H * W,), first pair of every pixel.
+        token_order (Tensor): Long (P,), the pairs sorted by token (stable).
+        token_start (Tensor): Long (B * N,), first pair of every token in ``token_order``.
         map_size (tuple[int, int]): (H, W).
         num_tokens (int): N.
     """
     pixel: Tensor
     token: Tensor
-    cells: Tensor
-    weight: Tensor
+    map_weight: Tensor
+    token_weight: Tensor
+    pixel_start: Tensor
+    token_order: Tensor
+    token_start: Tensor
     map_size: Tuple[int, int]
     num_tokens: int
 
@@ -81,13 +100,25 @@ def token_map_pairs(tokens: TokenSet, map_size: Optional[Tuple[int, int]] = None
     key = (pixel * N + tokens.idx_token).reshape(-1)
     pairs, inverse, cells = torch.unique(key, sorted=True, return_inverse=True,
                                          return_counts=True)
+    pair_pixel = pairs // N
+    pair_token = pair_pixel // num_pixels * N + pairs % N
     dtype = _compute_dtype(tokens.agg_weight.dtype)
+
+    cells = cells.to(dtype)
+    pixel_cells = torch.zeros(B * num_pixels, device=device, dtype=dtype).index_add_(
+        0, pair_pixel, cells)
+    map_weight = cells / pixel_cells[pair_pixel]
+
     # zeros_like, not zeros(len(pairs)): a traced graph (ONNX) keeps the pair count dynamic.
     weight = torch.zeros_like(pairs, dtype=dtype).index_add_(
         0, inverse, tokens.agg_weight.detach().reshape(-1).to(dtype))
-    pair_pixel = pairs // N
-    pair_token = pair_pixel // num_pixels * N + pairs % N
-    return TokenMapPairs(pair_pixel, pair_token, cells.float(), weight, (H, W), N)
+    token_total = torch.zeros(B * N, device=device, dtype=dtype).index_add_(0, pair_token, weight)
+    token_weight = weight / token_total.clamp(min=EPS)[pair_token]
+
+    token_order = torch.sort(pair_token, stable=True).indices
+    return TokenMapPairs(pair_pixel, pair_token, map_weight, token_weight,
+                         _bag_offsets(pair_pixel, B * num_pixels), token_order,
+                         _bag_offsets(pair_token[token_order], B * N), (H, W), N)
 
 
 def _get_pairs(tokens: TokenSet, map_size: Tuple[int, int],
@@ -103,6 +134,32 @@ def _sum_by_target(source: Tensor, index: Tensor, num: int) -> Tensor:
     (0 where none), added in row order (the sequential sum over the rows sorted stably by
     target, as a segment sum over them gives)."""
     return source.new_zeros((num, ) + source.shape[1:]).index_add_(0, index, source)
+
+
+def _pair_sum(rows: Tensor, source: Tensor, target: Tensor, weight: Tensor, start: Tensor,
+              order: Optional[Tensor] = None) -> Tensor:
+    """out[t] = sum over the pairs p with ``target[p] == t`` of ``weight[p] * rows[source[p]]``.
+
+    Args:
+        rows (Tensor): (R, C) in the compute dtype.
+        source (Tensor): Long (P,), row of every pair.
+        target (Tensor): Long (P,), target of every pair.
+        weight (Tensor): (P,).
+        start (Tensor): Long (T,), first pair of every target once the pairs are in ``order``.
+        order (Tensor, optional): Long (P,), the pairs sorted by target; None when ``target``
+            is ascending already.
+
+    Returns:
+        Tensor: (T, C), 0 for a target without pairs.
+    """
+    weight = weight.to(rows.dtype)
+    if torch.jit.is_tracing():
+        return _sum_by_target(rows.index_select(0, source) * weight.unsqueeze(1), target,
+                              start.shape[0])
+    if order is not None:
+        source, weight = source[order], weight[order]
+    return F.embedding_bag(source, rows.contiguous(), start, mode='sum',
+                           per_sample_weights=weight)
 
 
 def token2map(tokens: TokenSet, map_size: Optional[Tuple[int, int]] = None,
@@ -129,12 +186,8 @@ def token2map(tokens: TokenSet, map_size: Optional[Tuple[int, int]] = None,
         return x.transpose(1, 2).reshape(B, C, H, W)
 
     pairs = _get_pairs(tokens, (H, W), pairs)
-    dtype = _compute_dtype(x.dtype)
-    cells = pairs.cells.to(dtype)
-    count = _sum_by_target(cells, pairs.pixel, B * H * W)  # cells per pixel
-    weight = cells / count.clamp(min=1)[pairs.pixel]
-    source = x.reshape(B * N, C).to(dtype).index_select(0, pairs.token) * weight.unsqueeze(1)
-    out = _sum_by_target(source, pairs.pixel, B * H * W)
+    rows = x.reshape(B * N, C).to(_compute_dtype(x.dtype))
+    out = _pair_sum(rows, pairs.token, pairs.pixel, pairs.map_weight, pairs.pixel_start)
     return out.reshape(B, H, W, C).permute(0, 3, 1, 2).to(x.dtype)
 
 
@@ -160,13 +213,10 @@ def map2token(feature_map: Tensor, tokens: TokenSet,
         return feature_map.flatten(2).transpose(1, 2)
 
     pairs = _get_pairs(tokens, (H, W), pairs)
-    dtype = _compute_dtype(feature_map.dtype)
-    pair_weight = pairs.weight.to(dtype)
-    token_weight = _sum_by_target(pair_weight, pairs.token, B * N)
-    weight = pair_weight / token_weight.clamp(min=EPS)[pairs.token]
-    pixels = feature_map.permute(0, 2, 3, 1).reshape(B * H * W, C).to(dtype)
-    source = pixels.index_select(0, pairs.pixel) * weight.unsqueeze(1)
-    out = _sum_by_target(source, pairs.token, B * N)
+    rows = feature_map.permute(0, 2, 3, 1).reshape(B * H * W, C).to(
+        _compute_dtype(feature_map.dtype))
+    out = _pair_sum(rows, pairs.pixel, pairs.token, pairs.token_weight, pairs.token_start,
+                    pairs.token_order)
     return out.reshape(B, N, C).to(feature_map.dtype)
 
 

@@ -273,3 +273,22 @@ def test_pair_coalesced_transforms_match_the_per_cell_definition(dtype):
     x_ref = tokens.x.double().requires_grad_()
     _per_cell_token2map(tokens.replace(x=x_ref), tokens.map_size).square().sum().backward()
     torch.testing.assert_close(x.grad, x_ref.grad)
+
+
+def test_traced_pair_sums_match_eager():
+    """Eager transforms sum the pairs with ``embedding_bag``; a traced graph (ONNX export) uses
+    gathers and ``index_add``. Both give the same maps and tokens, also on a new input."""
+    tokens = random_merged(dtype=torch.float32, map_size=(4, 3))
+    fmap = torch.randn(2, 4, 4, 3)
+
+    def transforms_of(x, f):
+        t = tokens.replace(x=x)
+        return token2map(t), map2token(f, t), token2map(t, (7, 5))
+
+    traced = torch.jit.trace(transforms_of, (tokens.x, fmap), check_trace=False)
+    assert 'embedding_bag' not in str(traced.graph)
+    assert 'index_add' in str(traced.graph)
+    for scale in (1., -3.):
+        x, f = tokens.x * scale, fmap * scale
+        for got, expected in zip(traced(x, f), transforms_of(x, f)):
+            torch.testing.assert_close(got, expected, rtol=1e-6, atol=1e-6)
