@@ -11,9 +11,11 @@ minima, maxima and the k smallest values of the partial block are those of the f
 distances: the callers rank on the partial block and add |a|^2 (and clamp) on the few values
 they keep, which gives bit for bit the values a full ``|b|^2 - 2ab + |a|^2`` block would hold.
 Blocks are kept small enough to stay in the CPU caches (:data:`CACHE_BLOCK_BYTES`) unless
-the caller's memory bound is lower.
+the caller's memory bound is lower. A loop over blocks writes every block into the same memory
+(:class:`BlockBuffer`): the CPU allocator returns large tensors to the system when they are
+freed, and faulting fresh pages in for every block costs as much as the search over it.
 """
-from typing import Tuple
+from typing import Optional, Tuple
 
 import torch
 from torch import Tensor
@@ -43,13 +45,40 @@ def fast_rows_per_block(batch: int, num_cols: int, max_block_bytes: int) -> int:
     return min(rows, rows_per_block(batch, num_cols, max_block_bytes))
 
 
-def partial_sq_dist_block(a: Tensor, b: Tensor, sq_b: Tensor) -> Tensor:
+class BlockBuffer:
+    """Memory reused by the blocks of a loop: ``take(shape)`` returns a contiguous fp32 tensor
+    of that shape over the same storage at every call (grown when too small), so a block
+    overwrites the previous one; one buffer per tensor that must be alive at the same time.
+    While tracing it returns None (a traced graph has no ``out=`` ops): the ops allocate.
+
+    Args:
+        device (torch.device): Device of the storage.
+    """
+
+    def __init__(self, device: torch.device):
+        self.device = device
+        self.storage = torch.empty(0, device=device)
+
+    def take(self, shape: Tuple[int, ...]) -> Optional[Tensor]:
+        if torch.jit.is_tracing():
+            return None
+        numel = 1
+        for size in shape:
+            numel *= size
+        if self.storage.numel() < numel:
+            self.storage = torch.empty(numel, device=self.device)
+        return self.storage[:numel].view(shape)
+
+
+def partial_sq_dist_block(a: Tensor, b: Tensor, sq_b: Tensor,
+                          buffer: Optional[BlockBuffer] = None) -> Tensor:
     """Squared distances minus |a|^2: ``|b_m|^2 - 2 a_r . b_m``.
 
     Args:
         a (Tensor): Shape (B, R, C), fp32.
         b (Tensor): Shape (B, M, C), fp32.
         sq_b (Tensor): |b|^2, shape (B, M).
+        buffer (BlockBuffer, optional): Memory for the result (overwritten).
 
     Returns:
         Tensor: Shape (B, R, M). ``max(out + |a_r|^2, 0)`` (fp32, that order) is the clamped
@@ -59,12 +88,14 @@ def partial_sq_dist_block(a: Tensor, b: Tensor, sq_b: Tensor) -> Tensor:
     # -2 a is exact (a power of two), and so is the product's -2 a.b: the result is
     # fl(|b|^2 - 2 a.b) as a baddbmm with |b|^2 as input would give, without materialising
     # the broadcast input first.
+    out = None if buffer is None else buffer.take((a.shape[0], a.shape[1], b.shape[1]))
     with torch.autocast(a.device.type, enabled=False):
-        d2 = torch.bmm(a * -2, b.transpose(1, 2))
+        d2 = torch.bmm(a * -2, b.transpose(1, 2), out=out)
     return d2.add_(sq_b.unsqueeze(1))
 
 
-def sq_dist_block(a: Tensor, b: Tensor, sq_a: Tensor, sq_b: Tensor) -> Tensor:
+def sq_dist_block(a: Tensor, b: Tensor, sq_a: Tensor, sq_b: Tensor,
+                  buffer: Optional[BlockBuffer] = None) -> Tensor:
     """Squared distances between two sets of fp32 features.
 
     Callers pre-scale the features by 1 / sqrt(C), which gives the released d^2 / C without
@@ -75,23 +106,31 @@ def sq_dist_block(a: Tensor, b: Tensor, sq_a: Tensor, sq_b: Tensor) -> Tensor:
         b (Tensor): Shape (B, M, C).
         sq_a (Tensor): |a|^2, shape (B, R).
         sq_b (Tensor): |b|^2, shape (B, M).
+        buffer (BlockBuffer, optional): Memory for the result (overwritten).
 
     Returns:
         Tensor: ||a_r - b_m||^2, shape (B, R, M), clamped at 0 against rounding.
     """
-    return partial_sq_dist_block(a, b, sq_b).add_(sq_a.unsqueeze(2)).clamp_(min=0)
+    return partial_sq_dist_block(a, b, sq_b, buffer).add_(sq_a.unsqueeze(2)).clamp_(min=0)
 
 
-def _min_over_rows(v: Tensor) -> Tensor:
+def _min_over_rows(v: Tensor, buffer: Optional[BlockBuffer] = None) -> Tensor:
     """Minimum over dim -2 of (..., m, c), m a power of two, as halving element-wise minima:
-    vectorised along the contiguous last dim, unlike a reduction over a short inner dim."""
+    vectorised along the contiguous last dim, unlike a reduction over a short inner dim. The
+    halves after the first are computed in place."""
+    half = v.shape[-2] // 2
+    out = None if buffer is None else buffer.take(v.shape[:-2] + (half, v.shape[-1]))
+    in_place = out is not None
+    v = torch.minimum(v[..., :half, :], v[..., half:, :], out=out)
     while v.shape[-2] > 1:
         half = v.shape[-2] // 2
-        v = torch.minimum(v[..., :half, :], v[..., half:, :])
+        v = torch.minimum(v[..., :half, :], v[..., half:, :],
+                          out=v[..., :half, :] if in_place else None)
     return v.squeeze(-2)
 
 
-def smallest_k(d: Tensor, k: int, with_max: bool = False) -> Tuple[Tensor, ...]:
+def smallest_k(d: Tensor, k: int, with_max: bool = False,
+               buffer: Optional[BlockBuffer] = None) -> Tuple[Tensor, ...]:
     """The k smallest values of every row of ``d`` (..., N), ascending, and their columns.
 
     The values are those of ``d.topk(k, largest=False)``; among equal values the columns may
@@ -106,6 +145,7 @@ def smallest_k(d: Tensor, k: int, with_max: bool = False) -> Tuple[Tensor, ...]:
         d (Tensor): Shape (..., N).
         k (int): Number of values per row (at most N are returned).
         with_max (bool): Also return the maximum of every row.
+        buffer (BlockBuffer, optional): Scratch memory (half the size of ``d``).
 
     Returns:
         tuple[Tensor, ...]: values (..., k), columns (..., k) and, with ``with_max``, the row
@@ -120,18 +160,17 @@ def smallest_k(d: Tensor, k: int, with_max: bool = False) -> Tuple[Tensor, ...]:
         lead = d.shape[:-1]
         split = num_chunks * _CHUNK
         strided = d.narrow(-1, 0, split).unflatten(-1, (_CHUNK, num_chunks))
-        best = _min_over_rows(strided).topk(k, dim=-1, largest=False).indices  # (..., k)
+        best = _min_over_rows(strided, buffer).topk(k, dim=-1, largest=False).indices  # (..., k)
         cand = torch.gather(strided, -1, best.unsqueeze(-2).expand(*lead, _CHUNK, k))
-        cand_col = (torch.arange(_CHUNK, device=d.device).unsqueeze(-1) * num_chunks
-                    + best.unsqueeze(-2))
-        cand, cand_col = cand.flatten(-2), cand_col.flatten(-2)
+        values, pos = cand.flatten(-2).topk(k, dim=-1, largest=False)
+        # Candidate pos is row pos // k of the strided view, chunk best[pos % k].
+        cols = (pos // k) * num_chunks + torch.gather(best, -1, pos % k)
         if split < n:
-            cand = torch.cat([cand, d.narrow(-1, split, n - split)], dim=-1)
-            cand_col = torch.cat(
-                [cand_col, torch.arange(split, n, device=d.device).expand(*lead, n - split)],
-                dim=-1)
-        values, pos = cand.topk(k, dim=-1, largest=False)
-        cols = torch.gather(cand_col, -1, pos)
+            tail_values, tail_pos = d.narrow(-1, split, n - split).topk(
+                min(k, n - split), dim=-1, largest=False)
+            values, pos = torch.cat([values, tail_values], dim=-1).topk(k, dim=-1,
+                                                                        largest=False)
+            cols = torch.gather(torch.cat([cols, tail_pos + split], dim=-1), -1, pos)
     return (values, cols, d.amax(dim=-1)) if with_max else (values, cols)
 
 
@@ -158,8 +197,9 @@ def nearest_centre(x: Tensor, centres: Tensor, max_block_bytes: int = DEFAULT_BL
     # needed here (not only the partial block).
     rows = fast_rows_per_block(B, centres.shape[1], max_block_bytes)
     out = torch.empty(B, N, dtype=torch.long, device=x.device)
+    buffer = BlockBuffer(x.device)
     for r0 in range(0, N, rows):
         r1 = min(N, r0 + rows)
-        d2 = sq_dist_block(x[:, r0:r1], centres, sq_x[:, r0:r1], sq_c)
+        d2 = sq_dist_block(x[:, r0:r1], centres, sq_x[:, r0:r1], sq_c, buffer)
         out[:, r0:r1] = d2.argmin(dim=-1)
     return out

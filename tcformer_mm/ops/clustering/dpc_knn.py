@@ -31,13 +31,13 @@ Deviations from the released code, all deliberate:
 - Features are centred (minus the mean of the real tokens) before the distances: a no-op in
   exact arithmetic that keeps the |a|^2 + |b|^2 - 2ab expansion accurate.
 """
-from typing import Optional, Tuple
+from typing import NamedTuple, Optional, Tuple
 
 import torch
 from torch import Tensor
 
 from .base import ClusteringMethod
-from .distance import (DEFAULT_BLOCK_BYTES, fast_rows_per_block, nearest_centre,
+from .distance import (DEFAULT_BLOCK_BYTES, BlockBuffer, fast_rows_per_block, nearest_centre,
                        partial_sq_dist_block, smallest_k)
 from .partition import Partition
 
@@ -74,6 +74,22 @@ def dpc_knn_score(x: Tensor, k: int = 5, valid: Optional[Tensor] = None,
         tuple[Tensor, Tensor]: score rho * delta (B, N), -inf on padding; density rho (B, N),
         -1 on padding.
     """
+    score, density, _ = _score_and_neighbours(x, k, valid, max_block_bytes)
+    return score, density
+
+
+class _Neighbours(NamedTuple):
+    """What the score pass knows that the assignment reuses."""
+    x: Tensor  # prepared features (B, N, C)
+    sq: Tensor  # their squared norms (B, N)
+    valid: Tensor  # (B, N)
+    d2: Tensor  # squared distances to the nearest tokens, ascending (B, N, K)
+    idx: Tensor  # those tokens (B, N, K)
+
+
+def _score_and_neighbours(x: Tensor, k: int, valid: Optional[Tensor],
+                          max_block_bytes: int) -> Tuple[Tensor, Tensor, _Neighbours]:
+    """:func:`dpc_knn_score`, and the nearest ``NUM_NEIGHBOURS`` tokens of every token."""
     x, sq, valid = _prepare(x, valid)
     B, N, C = x.shape
     device = x.device
@@ -89,19 +105,20 @@ def dpc_knn_score(x: Tensor, k: int = 5, valid: Optional[Tensor] = None,
     nbr_d2 = torch.empty(B, N, num_nbrs, device=device)
     nbr_idx = torch.empty(B, N, num_nbrs, dtype=torch.long, device=device)
     row_max = torch.empty(B, N, device=device)
+    block, scratch = BlockBuffer(device), BlockBuffer(device)
     for r0 in range(0, N, rows):
         r1 = min(N, r0 + rows)
-        d2 = partial_sq_dist_block(x[:, r0:r1], x, sq)
+        d2 = partial_sq_dist_block(x[:, r0:r1], x, sq, block)
         diag = torch.arange(r1 - r0, device=device)
         d2[:, diag, diag + r0] = -sq[:, r0:r1]
         if has_padding:
             d2.masked_fill_(pad_col, float('-inf'))
             row_max[:, r0:r1] = d2.amax(dim=-1)
             d2.masked_fill_(pad_col, float('inf'))
-            nbr_d2[:, r0:r1], nbr_idx[:, r0:r1] = smallest_k(d2, num_nbrs)
+            nbr_d2[:, r0:r1], nbr_idx[:, r0:r1] = smallest_k(d2, num_nbrs, buffer=scratch)
         else:
             nbr_d2[:, r0:r1], nbr_idx[:, r0:r1], row_max[:, r0:r1] = smallest_k(
-                d2, num_nbrs, with_max=True)
+                d2, num_nbrs, with_max=True, buffer=scratch)
     nbr_d2.add_(sq.unsqueeze(-1)).clamp_(min=0)
     row_max = row_max.add_(sq).clamp_(min=0).masked_fill_(~valid, 0)
     max_d2 = row_max.amax(dim=1)
@@ -137,7 +154,7 @@ def dpc_knn_score(x: Tensor, k: int = 5, valid: Optional[Tensor] = None,
     min_d2 = torch.where(torch.isinf(min_d2), max_d2.unsqueeze(1), min_d2)
 
     score = (density * min_d2.sqrt()).masked_fill_(~valid, float('-inf'))
-    return score, density
+    return score, density, _Neighbours(x, sq, valid, nbr_d2, nbr_idx)
 
 
 def _nearest_denser_exhaustive(x: Tensor, sq: Tensor, order: Tensor, rank: Tensor, todo: Tensor,
@@ -164,11 +181,13 @@ def _nearest_denser_exhaustive(x: Tensor, sq: Tensor, order: Tensor, rank: Tenso
     sq_todo = torch.gather(sq, 1, tokens)
     result = torch.empty(B, num_todo, device=device)
     rows = fast_rows_per_block(B, N, max_block_bytes)
+    block = BlockBuffer(device)
     for r0 in range(0, num_todo, rows):
         r1 = min(num_todo, r0 + rows)
         # Columns: every token denser than the block's last (least dense) row.
         cols = max(1, int(todo_rank[:, r1 - 1].max()))
-        d2 = partial_sq_dist_block(x_todo[:, r0:r1], x_sorted[:, :cols], sq_sorted[:, :cols])
+        d2 = partial_sq_dist_block(x_todo[:, r0:r1], x_sorted[:, :cols], sq_sorted[:, :cols],
+                                   block)
         not_denser = (torch.arange(cols, device=device)
                       >= todo_rank[:, r0:r1].unsqueeze(-1))  # (B, R, cols)
         result[:, r0:r1] = d2.masked_fill_(not_denser, float('inf')).amin(dim=-1)
@@ -227,10 +246,53 @@ def dpc_knn(x: Tensor, num_clusters: int, k: int = 5, valid: Optional[Tensor] = 
     Returns:
         Tensor: Long, shape (B, N), cluster ids in [0, M).
     """
-    score, _ = dpc_knn_score(x, k, valid, max_block_bytes)
+    score, _, neighbours = _score_and_neighbours(x, k, valid, max_block_bytes)
     centres = select_centres(score, num_clusters)
-    x_prepared, _, _ = _prepare(x, valid)
-    return assign_to_centres(x_prepared, centres, max_block_bytes)
+    if torch.jit.is_tracing():
+        # Static shapes for a traced graph: every token searches all centres.
+        return assign_to_centres(neighbours.x, centres, max_block_bytes)
+    return _assign_with_neighbours(neighbours, centres, max_block_bytes)
+
+
+def _assign_with_neighbours(nb: _Neighbours, centres: Tensor, max_block_bytes: int) -> Tensor:
+    """:func:`assign_to_centres`, searching the neighbour lists of the score pass first.
+
+    If a token's (ascending) neighbour list holds a centre, its nearest centre is the first
+    listed one: every unlisted token is at least as far as the last listed one. Among listed
+    centres at that distance the lowest cluster id wins; if the list ends at that distance an
+    unlisted centre could tie, so the token is searched exhaustively, as are the tokens with
+    no listed centre (with centres a quarter of the tokens, few of them).
+    """
+    x, sq, valid = nb.x, nb.sq, nb.valid
+    B, N, C = x.shape
+    M = centres.shape[1]
+    device = x.device
+    cluster_ids = torch.arange(M, device=device).expand(B, M).contiguous()
+    centre_id = torch.full((B, N), M, dtype=torch.long, device=device).scatter_(
+        1, centres, cluster_ids)
+    listed = torch.gather(centre_id, 1, nb.idx.reshape(B, -1)).reshape(nb.idx.shape)
+    is_centre = listed < M
+    first = is_centre.to(torch.uint8).argmax(-1, keepdim=True)
+    nearest_d2 = torch.gather(nb.d2, 2, first)
+    idx_cluster = torch.where(is_centre & (nb.d2 == nearest_d2), listed, M).amin(-1)
+    todo = (idx_cluster == M) | (nb.d2[..., -1] == nearest_d2.squeeze(-1))
+    todo &= valid
+    if nb.idx.shape[-1] < N and bool(todo.any()):
+        count = todo.sum(1, keepdim=True)
+        num_todo = int(count.max())
+        # The todo tokens of every image first, in index order.
+        tokens = torch.sort(todo.to(torch.uint8), dim=1, descending=True,
+                            stable=True).indices[:, :num_todo]
+        x_todo = torch.gather(x, 1, tokens.unsqueeze(-1).expand(B, num_todo, C))
+        centre_x = torch.gather(x, 1, centres.unsqueeze(-1).expand(B, M, C))
+        nearest = nearest_centre(x_todo, centre_x, max_block_bytes)
+        keep = torch.arange(num_todo, device=device) < count
+        batch = torch.arange(B, device=device).unsqueeze(1).expand(B, num_todo)
+        idx_cluster[batch[keep], tokens[keep]] = nearest[keep]
+    # Padding (never searched) joins cluster 0; the caller drops it.
+    idx_cluster.masked_fill_(idx_cluster == M, 0)
+    # A centre could tie with an earlier centre of identical features; it still owns itself.
+    return idx_cluster.scatter_(1, centres, cluster_ids)
 
 
 class DPCKNN(ClusteringMethod):
