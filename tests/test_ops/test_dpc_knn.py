@@ -178,3 +178,31 @@ def test_smallest_k_and_row_max(n):
     assert torch.equal(values, ref.values) and torch.equal(cols, ref.indices)
     assert torch.equal(row_max, d.amax(-1))
     assert all(torch.equal(a, b) for a, b in zip(smallest_k(d, 8), (values, cols)))
+
+
+@pytest.mark.parametrize('copies', [1, 10])
+def test_assignment_from_neighbour_lists_equals_exhaustive(copies):
+    """dpc_knn assigns a token from its kNN list when the list holds a centre that no unlisted
+    centre can tie with, and searches all centres otherwise; the result is the exhaustive
+    nearest centre (ties: lowest cluster id)."""
+    import importlib
+    module = importlib.import_module('tcformer_mm.ops.clustering.dpc_knn')  # the package
+    # exports the function under the module's name
+    g = torch.Generator().manual_seed(1)
+    if copies == 1:
+        x = torch.randn(2, 400, 8, generator=g)
+    else:
+        # Small integers, C = 4 and a zero mean (every point and its negative): the distances
+        # are exact, so copies are at distance 0 and tie exactly.
+        base = torch.randint(-3, 4, (2, 200 // copies, 4), generator=g).float()
+        x = torch.cat([base, -base], dim=1).repeat(1, copies, 1)
+    score, _, neighbours = module._score_and_neighbours(x, 5, None, module.DEFAULT_BLOCK_BYTES)
+    centres = select_centres(score, 100)
+    assert torch.equal(dpc_knn(x, 100), module.assign_to_centres(neighbours.x, centres))
+    is_centre = torch.zeros(2, 400, dtype=torch.bool).scatter_(1, centres, True)
+    listed = torch.gather(is_centre, 1, neighbours.idx.reshape(2, -1)).reshape(2, 400, -1)
+    if copies == 1:  # both routes: some lists hold a centre, some do not
+        assert 0 < int(listed.any(-1).sum()) < 800
+    else:  # every list is 8 of the 10 copies at distance 0, with a centre: an unlisted
+        # centre (another copy) could tie, so every token takes the exhaustive search
+        assert listed.any(-1).all() and (neighbours.d2 == 0).all()

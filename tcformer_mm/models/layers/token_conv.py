@@ -36,15 +36,16 @@ class TokenConv(nn.Conv2d):
                          bias, padding_mode)
         self.skip = nn.Conv1d(in_channels, out_channels, 1, bias=False, groups=groups)
 
-    def _skip(self, x: torch.Tensor) -> torch.Tensor:
-        # A 1x1 Conv1d is a matmul (dense) or a per-channel scale (depth-wise); computing it so
-        # avoids two transposes and grouped-conv kernels that are slow on CPU.
+    def _add_skip(self, out: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """``out + skip(x)``. A 1x1 Conv1d is a matmul (dense) or a per-channel scale
+        (depth-wise): computed so, it avoids two transposes and grouped-conv kernels that are
+        slow on CPU, and the depth-wise scale fuses with the sum."""
         weight = self.skip.weight
         if self.groups == 1:
-            return F.linear(x, weight.squeeze(-1))
+            return out + F.linear(x, weight.squeeze(-1))
         if self.groups == self.in_channels == self.out_channels:
-            return x * weight.view(-1).to(x.dtype)
-        return self.skip(x.transpose(1, 2)).transpose(1, 2)
+            return torch.addcmul(out, x, weight.view(-1).to(x.dtype))
+        return out + self.skip(x.transpose(1, 2)).transpose(1, 2)
 
     def forward(
             self,  # type: ignore[override]
@@ -61,4 +62,4 @@ class TokenConv(nn.Conv2d):
             Tensor: New features of the same tokens, shape (B, N, C_out).
         """
         x_map = super().forward(token2map(tokens, pairs=pairs))
-        return self._skip(tokens.x) + map2token(x_map, tokens, pairs=pairs)
+        return self._add_skip(map2token(x_map, tokens, pairs=pairs), tokens.x)

@@ -18,7 +18,9 @@ Deviations from the released code, all deliberate:
   assignment is blocked too. Once the density order is known, a token's nearest denser token is
   the first denser one in its neighbour list, if there is one; only the remaining tokens (local
   density maxima, ~7% at k=8) are compared with all denser tokens, in density order so that a
-  block needs only the columns of the tokens denser than its rows. Peak memory is
+  block needs only the columns of the tokens denser than its rows. The assignment reads the
+  neighbour lists the same way (a token's nearest centre is the first listed centre, if any);
+  only the tokens without a listed centre are compared with all centres. Peak memory is
   O(block + N C) instead of O(N^2): global clustering of the 67,200 tokens of the first CTM at
   800x1344 input stays far below 8 GB (``tools/analysis_tools/dpc_knn_memory.py``) where the
   released code asks for one 18 GB allocation. Blocks are kept cache-sized for speed
@@ -191,10 +193,16 @@ def _nearest_denser_exhaustive(x: Tensor, sq: Tensor, order: Tensor, rank: Tenso
         not_denser = (torch.arange(cols, device=device)
                       >= todo_rank[:, r0:r1].unsqueeze(-1))  # (B, R, cols)
         result[:, r0:r1] = d2.masked_fill_(not_denser, float('inf')).amin(dim=-1)
-    result.add_(sq_todo).clamp_(min=0)
-    keep = torch.arange(num_todo, device=device) < count
-    batch = torch.arange(B, device=device).unsqueeze(1).expand(B, num_todo)
-    min_d2[batch[keep], tokens[keep]] = result[keep]
+    _write_back(min_d2, tokens, count, result.add_(sq_todo).clamp_(min=0))
+
+
+def _write_back(dst: Tensor, tokens: Tensor, count: Tensor, values: Tensor) -> None:
+    """``dst[b, tokens[b, u]] = values[b, u]`` for the first ``count[b]`` columns of every
+    image (the others pad the per-image lists of tokens to one length)."""
+    B, U = tokens.shape
+    keep = torch.arange(U, device=tokens.device) < count
+    batch = torch.arange(B, device=tokens.device).unsqueeze(1).expand(B, U)
+    dst[batch[keep], tokens[keep]] = values[keep]
 
 
 def select_centres(score: Tensor, num_clusters: int) -> Tensor:
@@ -285,10 +293,8 @@ def _assign_with_neighbours(nb: _Neighbours, centres: Tensor, max_block_bytes: i
                             stable=True).indices[:, :num_todo]
         x_todo = torch.gather(x, 1, tokens.unsqueeze(-1).expand(B, num_todo, C))
         centre_x = torch.gather(x, 1, centres.unsqueeze(-1).expand(B, M, C))
-        nearest = nearest_centre(x_todo, centre_x, max_block_bytes)
-        keep = torch.arange(num_todo, device=device) < count
-        batch = torch.arange(B, device=device).unsqueeze(1).expand(B, num_todo)
-        idx_cluster[batch[keep], tokens[keep]] = nearest[keep]
+        _write_back(idx_cluster, tokens, count, nearest_centre(x_todo, centre_x,
+                                                                max_block_bytes))
     # Padding (never searched) joins cluster 0; the caller drops it.
     idx_cluster.masked_fill_(idx_cluster == M, 0)
     # A centre could tie with an earlier centre of identical features; it still owns itself.
