@@ -18,6 +18,13 @@ timed rounds, one call of each model per round), so drifts of the machine (clock
 load) hit both alike; the medians and their ratio are printed. Batch 1, fp32, ``--threads``
 intra-op threads (default 2).
 
+``--steady-malloc`` fixes glibc's mmap and trim thresholds (``mallopt``) before the models
+are built. By default glibc adapts them as tensors are freed and hands freed memory back to the
+system, so a forward pass may fault tens of thousands of fresh pages in, and how many depends on
+what ran before it: measured here at 224x224, PVTv2-B2 takes about 78 ms when timed beside
+``v1`` but 100-130 ms alone or beside ``v2-small``, only from page faults. With the option no
+freed memory leaves the process and neither model pays them; quote both figures.
+
 Peak memory: measured per model in a fresh subprocess (one warm-up call, then one measured
 call) as ``ru_maxrss`` after the call minus the resident set size just before it, i.e. the
 extra memory the call's peak needed on top of the built model (weights, allocator caches of
@@ -25,6 +32,7 @@ the warm-up and the interpreter are in the baseline). A fresh process per model 
 model's peak from hiding the other's: ``ru_maxrss`` only ever grows.
 """
 import argparse
+import ctypes
 import json
 import os
 import resource
@@ -55,11 +63,31 @@ def parse_args(argv=None):
     parser.add_argument('--backward', action='store_true', help='time forward + backward')
     parser.add_argument('--threads', type=int, default=2, help='torch intra-op threads')
     parser.add_argument('--no-memory', action='store_true', help='skip the memory probes')
+    parser.add_argument('--steady-malloc', action='store_true',
+                        help="fix glibc's mmap / trim thresholds: no page faults from memory "
+                        'handed back to the system (see the module docstring)')
     parser.add_argument('--memory-probe', action='store_true', help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
 
 NECKS = ('fpn', 'mta-sr', 'mta-pool', 'mta-cr')
+
+#: glibc's ``mallopt`` parameters and the largest mmap threshold it accepts (64-bit).
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
+MAX_MMAP_THRESHOLD = 32 * 2**20
+
+
+def steady_malloc() -> None:
+    """Keep freed memory in the process: allocations below 32 MiB come from the heap, which is
+    never trimmed. Fixed thresholds also stop glibc's adaptive ones."""
+    try:
+        mallopt = ctypes.CDLL('libc.so.6').mallopt
+    except (OSError, AttributeError):
+        raise SystemExit('--steady-malloc needs glibc (libc.so.6 with mallopt); this system '
+                         'has none') from None
+    if not (mallopt(M_MMAP_THRESHOLD, MAX_MMAP_THRESHOLD)
+            and mallopt(M_TRIM_THRESHOLD, 2**31 - 1)):
+        raise SystemExit('--steady-malloc: glibc refused the mallopt settings')
 
 
 def build_neck(name: str, in_channels) -> torch.nn.Module:
@@ -161,10 +189,17 @@ def main(argv=None):
     if args.memory_probe:
         memory_probe(args)
         return
+    if args.steady_malloc:
+        steady_malloc()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     specs = [args.model, args.reference]
-    models = [build_model(spec) for spec in specs]
+    models = []
+    for spec in specs:
+        try:
+            models.append(build_model(spec))
+        except (ValueError, KeyError, FileNotFoundError) as error:
+            raise SystemExit(f'benchmark.py: cannot build {spec!r}: {error}') from None
     inputs = torch.randn(1, 3, *args.shape)
     times = [[], []]
     for round_idx in range(args.warmup + args.repeats):
@@ -177,7 +212,8 @@ def main(argv=None):
 
     mode = 'forward+backward' if args.backward else 'forward'
     print(f'{mode}, input 1x3x{args.shape[0]}x{args.shape[1]}, fp32, {args.threads} threads, '
-          f'{args.warmup} warm-up + {args.repeats} timed rounds (interleaved)')
+          f'{args.warmup} warm-up + {args.repeats} timed rounds (interleaved)'
+          + (', steady malloc' if args.steady_malloc else ''))
     print(f'{"model":<24}{"params (M)":>12}{"median (ms)":>14}{"peak extra (MiB)":>18}')
     for spec, model, median, mem in zip(specs, models, medians, memory):
         params = sum(p.numel() for p in model.parameters()) / 1e6
