@@ -2,15 +2,15 @@
 
 Every op works through the initial grid: a cell of the stage-1 grid belongs to one token
 (``idx_token``) and lies in one pixel of any coarser map (:func:`grid_to_map_index`), so a
-transform is a weighted sum over cells. ``token2map`` / ``map2token`` first coalesce the cells
-into distinct (pixel, token) pairs (:func:`token_map_pairs`, which callers can compute once and
-share) and sum the pairs of every pixel (token) with one ``embedding_bag``: a fused gather and
-weighted sum, about four times faster on CPU than a gather, a product and an ``index_add`` of
-rows, and deterministic on GPU where ``index_add`` is not. The other ops use gathers and
-``index_add`` of rows into their targets. The released code built ``torch.sparse`` matrices for
-the same sums; those are slow on CPU and cannot be exported to ONNX. While tracing (ONNX
-export) the pair sums also take the ``index_add`` form, which the exporter maps to
-``ScatterElements``.
+transform is a weighted sum over cells. ``token2map``, ``map2token`` and ``token2token`` first
+coalesce the cells into distinct (pixel, token) or (target, source) pairs (for the maps:
+:func:`token_map_pairs`, which callers can compute once and share) and sum the pairs of every
+pixel (token) with one ``embedding_bag``: a fused gather and weighted sum, about four times
+faster on CPU than a gather, a product and an ``index_add`` of rows, and deterministic on GPU
+where ``index_add`` is not. The merge uses gathers and ``index_add``. The released code built
+``torch.sparse`` matrices for the same sums; those are slow on CPU and cannot be exported to
+ONNX. While tracing (ONNX export) the pair sums also take the ``index_add`` form, which the
+exporter maps to ``ScatterElements``.
 
 Accumulation is in fp32 (fp64 stays fp64), also under autocast, and the result is cast back to
 the input dtype. As in the released code, the aggregation weights (``agg_weight``) are treated as
@@ -225,7 +225,8 @@ def token2token(source: TokenSet, target: TokenSet) -> Tensor:
 
     Target token t = sum over cells c with ``target.idx_token[c] == t`` of
     ``target.agg_weight[c] * source.x[source.idx_token[c]]``, normalised by the sum of those
-    weights. Both sets must share the initial grid.
+    weights. Both sets must share the initial grid. The cells are first coalesced into distinct
+    (target, source) pairs, as in :func:`token_map_pairs`: the features then move once per pair.
 
     Args:
         source (TokenSet): Tokens providing the features, x of shape (B, S, C).
@@ -241,16 +242,20 @@ def token2token(source: TokenSet, target: TokenSet) -> Tensor:
     B, S, C = x.shape
     T = target.num_tokens
     device = x.device
-    idx_s = (source.idx_token + _batch_offsets(B, S, device)).reshape(-1)
-    idx_t = (target.idx_token + _batch_offsets(B, T, device)).reshape(-1)
+    idx_s = source.idx_token + _batch_offsets(B, S, device)
+    idx_t = target.idx_token + _batch_offsets(B, T, device)
+    pairs, inverse = torch.unique((idx_t * (B * S) + idx_s).reshape(-1), sorted=True,
+                                  return_inverse=True)
+    pair_t, pair_s = pairs // (B * S), pairs % (B * S)
 
     dtype = _compute_dtype(x.dtype)
-    weight = target.agg_weight.detach().reshape(-1).to(dtype)
-    token_weight = torch.zeros(B * T, device=device, dtype=dtype).index_add(0, idx_t, weight)
-    weight = weight / token_weight.clamp(min=EPS)[idx_t]
-
-    source_x = x.reshape(B * S, C).to(dtype).index_select(0, idx_s) * weight.unsqueeze(1)
-    out = _sum_by_target(source_x, idx_t, B * T)
+    # zeros_like, not zeros(len(pairs)): a traced graph (ONNX) keeps the pair count dynamic.
+    weight = torch.zeros_like(pairs, dtype=dtype).index_add_(
+        0, inverse, target.agg_weight.detach().reshape(-1).to(dtype))
+    token_weight = torch.zeros(B * T, device=device, dtype=dtype).index_add_(0, pair_t, weight)
+    weight = weight / token_weight.clamp(min=EPS)[pair_t]
+    out = _pair_sum(x.reshape(B * S, C).to(dtype), pair_s, pair_t, weight,
+                    _bag_offsets(pair_t, B * T))
     return out.reshape(B, T, C).to(x.dtype)
 
 

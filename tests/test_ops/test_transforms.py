@@ -279,11 +279,12 @@ def test_traced_pair_sums_match_eager():
     """Eager transforms sum the pairs with ``embedding_bag``; a traced graph (ONNX export) uses
     gathers and ``index_add``. Both give the same maps and tokens, also on a new input."""
     tokens = random_merged(dtype=torch.float32, map_size=(4, 3))
+    target = random_merged(N=9, seed=3, dtype=torch.float32)
     fmap = torch.randn(2, 4, 4, 3)
 
     def transforms_of(x, f):
         t = tokens.replace(x=x)
-        return token2map(t), map2token(f, t), token2map(t, (7, 5))
+        return token2map(t), map2token(f, t), token2map(t, (7, 5)), token2token(t, target)
 
     traced = torch.jit.trace(transforms_of, (tokens.x, fmap), check_trace=False)
     assert 'embedding_bag' not in str(traced.graph)
