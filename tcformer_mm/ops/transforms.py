@@ -6,8 +6,8 @@ transform is a weighted sum over cells. ``token2map``, ``map2token`` and ``token
 coalesce the cells into distinct (pixel, token) or (target, source) pairs (for the maps:
 :func:`token_map_pairs`, which callers can compute once and share) and sum the pairs of every
 pixel (token) with one ``embedding_bag``: a fused gather and weighted sum, about four times
-faster on CPU than a gather, a product and an ``index_add`` of rows, and deterministic on GPU
-where ``index_add`` is not. The merge uses gathers and ``index_add``. The released code built
+faster on CPU than a gather, a product and an ``index_add`` of rows. The merge uses gathers and
+``index_add``. The released code built
 ``torch.sparse`` matrices for the same sums; those are slow on CPU and cannot be exported to
 ONNX. While tracing (ONNX export) the pair sums also take the ``index_add`` form, which the
 exporter maps to ``ScatterElements``.
