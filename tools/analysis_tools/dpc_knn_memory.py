@@ -1,13 +1,14 @@
 """Peak memory and time of exact global DPC-kNN clustering at a large token count.
 
 The default case is the first CTM of TCFormerV1 at 800x1344 input: a 200x336 grid of
-N = 67,200 tokens with C = 64 channels, clustered globally into ceil(N / 4) clusters. The
+N = 67,200 tokens with C = 128 channels (the CTM clusters its down-sampled, normalised features,
+which have the next stage's width), clustered globally into ceil(N / 4) clusters. The
 released code builds the full N x N distance matrix (an 18 GB fp32 allocation); the blocked
 implementation in ``tcformer_mm.ops`` needs a few GB. Prints the peak resident set size of the
 process (``resource.getrusage``) and the wall time.
 
 Example:
-    python tools/analysis_tools/dpc_knn_memory.py --grid 200 336 --channels 64
+    python tools/analysis_tools/dpc_knn_memory.py --grid 200 336 --channels 128
 """
 import argparse
 import resource
@@ -21,7 +22,7 @@ def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--grid', type=int, nargs=2, default=[200, 336], metavar=('H', 'W'),
                         help='token grid (default: 200 336, the first CTM at 800x1344)')
-    parser.add_argument('--channels', type=int, default=64, help='feature channels C')
+    parser.add_argument('--channels', type=int, default=128, help='feature channels C')
     parser.add_argument('--batch', type=int, default=1, help='images per batch')
     parser.add_argument('--num-parts', type=int, default=1, help='1: global clustering')
     parser.add_argument('--ratio', type=float, default=0.25, help='clusters per token')
