@@ -41,6 +41,25 @@ def _batch_offsets(B: int, stride: int, device: torch.device) -> Tensor:
     return torch.arange(B, device=device).unsqueeze(1) * stride
 
 
+def _coalesce(key: Tensor, agg_weight: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
+    """Distinct keys of the initial grid cells (ascending), and per key its number of cells
+    and the sum of their ``agg_weight`` (in the compute dtype, as a constant)."""
+    pairs, inverse, cells = torch.unique(key, sorted=True, return_inverse=True,
+                                         return_counts=True)
+    dtype = _compute_dtype(agg_weight.dtype)
+    # zeros_like, not zeros(len(pairs)): a traced graph (ONNX) keeps the pair count dynamic.
+    weight = torch.zeros_like(pairs, dtype=dtype).index_add_(
+        0, inverse, agg_weight.detach().reshape(-1).to(dtype))
+    return pairs, cells, weight
+
+
+def _normalise(weight: Tensor, target: Tensor, num: int) -> Tensor:
+    """``weight`` divided by the sum over its target (``num`` targets)."""
+    total = torch.zeros(num, device=weight.device, dtype=weight.dtype).index_add_(
+        0, target, weight)
+    return weight / total.clamp(min=EPS)[target]
+
+
 def _bag_offsets(sorted_index: Tensor, num: int) -> Tensor:
     """Start of every target's run in an ascending index (P,): long (num,)."""
     count = torch.bincount(sorted_index, minlength=num)
@@ -97,24 +116,12 @@ def token_map_pairs(tokens: TokenSet, map_size: Optional[Tuple[int, int]] = None
     num_pixels = H * W
     pixel = (grid_to_map_index(tokens.init_grid_size, (H, W), device).unsqueeze(0)
              + _batch_offsets(B, num_pixels, device))
-    key = (pixel * N + tokens.idx_token).reshape(-1)
-    pairs, inverse, cells = torch.unique(key, sorted=True, return_inverse=True,
-                                         return_counts=True)
+    pairs, cells, weight = _coalesce((pixel * N + tokens.idx_token).reshape(-1),
+                                     tokens.agg_weight)
     pair_pixel = pairs // N
     pair_token = pair_pixel // num_pixels * N + pairs % N
-    dtype = _compute_dtype(tokens.agg_weight.dtype)
-
-    cells = cells.to(dtype)
-    pixel_cells = torch.zeros(B * num_pixels, device=device, dtype=dtype).index_add_(
-        0, pair_pixel, cells)
-    map_weight = cells / pixel_cells[pair_pixel]
-
-    # zeros_like, not zeros(len(pairs)): a traced graph (ONNX) keeps the pair count dynamic.
-    weight = torch.zeros_like(pairs, dtype=dtype).index_add_(
-        0, inverse, tokens.agg_weight.detach().reshape(-1).to(dtype))
-    token_total = torch.zeros(B * N, device=device, dtype=dtype).index_add_(0, pair_token, weight)
-    token_weight = weight / token_total.clamp(min=EPS)[pair_token]
-
+    map_weight = _normalise(cells.to(weight.dtype), pair_pixel, B * num_pixels)
+    token_weight = _normalise(weight, pair_token, B * N)
     token_order = torch.sort(pair_token, stable=True).indices
     return TokenMapPairs(pair_pixel, pair_token, map_weight, token_weight,
                          _bag_offsets(pair_pixel, B * num_pixels), token_order,
@@ -244,16 +251,10 @@ def token2token(source: TokenSet, target: TokenSet) -> Tensor:
     device = x.device
     idx_s = source.idx_token + _batch_offsets(B, S, device)
     idx_t = target.idx_token + _batch_offsets(B, T, device)
-    pairs, inverse = torch.unique((idx_t * (B * S) + idx_s).reshape(-1), sorted=True,
-                                  return_inverse=True)
+    pairs, _, weight = _coalesce((idx_t * (B * S) + idx_s).reshape(-1), target.agg_weight)
     pair_t, pair_s = pairs // (B * S), pairs % (B * S)
-
+    weight = _normalise(weight, pair_t, B * T)
     dtype = _compute_dtype(x.dtype)
-    # zeros_like, not zeros(len(pairs)): a traced graph (ONNX) keeps the pair count dynamic.
-    weight = torch.zeros_like(pairs, dtype=dtype).index_add_(
-        0, inverse, target.agg_weight.detach().reshape(-1).to(dtype))
-    token_weight = torch.zeros(B * T, device=device, dtype=dtype).index_add_(0, pair_t, weight)
-    weight = weight / token_weight.clamp(min=EPS)[pair_t]
     out = _pair_sum(x.reshape(B * S, C).to(dtype), pair_s, pair_t, weight,
                     _bag_offsets(pair_t, B * T))
     return out.reshape(B, T, C).to(x.dtype)

@@ -83,7 +83,6 @@ def dpc_knn_score(x: Tensor, k: int = 5, valid: Optional[Tensor] = None,
 class _Neighbours(NamedTuple):
     """What the score pass knows that the assignment reuses."""
     x: Tensor  # prepared features (B, N, C)
-    sq: Tensor  # their squared norms (B, N)
     valid: Tensor  # (B, N)
     d2: Tensor  # squared distances to the nearest tokens, ascending (B, N, K)
     idx: Tensor  # those tokens (B, N, K)
@@ -156,7 +155,7 @@ def _score_and_neighbours(x: Tensor, k: int, valid: Optional[Tensor],
     min_d2 = torch.where(torch.isinf(min_d2), max_d2.unsqueeze(1), min_d2)
 
     score = (density * min_d2.sqrt()).masked_fill_(~valid, float('-inf'))
-    return score, density, _Neighbours(x, sq, valid, nbr_d2, nbr_idx)
+    return score, density, _Neighbours(x, valid, nbr_d2, nbr_idx)
 
 
 def _nearest_denser_exhaustive(x: Tensor, sq: Tensor, order: Tensor, rank: Tensor, todo: Tensor,
@@ -271,7 +270,7 @@ def _assign_with_neighbours(nb: _Neighbours, centres: Tensor, max_block_bytes: i
     unlisted centre could tie, so the token is searched exhaustively, as are the tokens with
     no listed centre (with centres a quarter of the tokens, few of them).
     """
-    x, sq, valid = nb.x, nb.sq, nb.valid
+    x, valid = nb.x, nb.valid
     B, N, C = x.shape
     M = centres.shape[1]
     device = x.device
