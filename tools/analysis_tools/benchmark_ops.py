@@ -1,0 +1,120 @@
+"""Latency of the token operations of a TCFormer, stage by stage, on its own token sets.
+
+Examples::
+
+    python tools/analysis_tools/benchmark_ops.py v1 --shape 224 224
+    python tools/analysis_tools/benchmark_ops.py v2-small --shape 512 512 --repeats 10
+
+One forward of the (untrained) backbone records, for every CTM, the tokens it clusters and, for
+every stage, its token set; then each operation is timed alone on those inputs, as the
+backbone's blocks call it: the (pixel, token) pairs of a stage, ``token2map`` and
+``map2token`` at the width of the stage's MLP (where the token convolution runs), the CTM's
+clustering (the arch's method and parts), and ``token2token`` from a stage to the previous one
+(the MTA up-sampling, at 256 channels). Medians of ``--repeats`` calls in milliseconds; CPU,
+fp32, ``--threads`` intra-op threads. Where the time of a model goes, not a comparison: quote
+model speed as a ratio to PVTv2-B2 with ``benchmark.py``.
+"""
+import argparse
+import os
+import statistics
+import sys
+import time
+from typing import Callable, List, Tuple
+
+import torch
+
+# Make `tcformer_mm` importable when the script runs from a source checkout.
+sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..')))
+
+from tcformer_mm.ops import map2token, token2map, token2token, token_map_pairs  # noqa: E402
+
+NECK_CHANNELS = 256
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('arch', help='TCFormer arch (v1-light ... v2-base)')
+    parser.add_argument('--shape', type=int, nargs=2, default=[224, 224], metavar=('H', 'W'))
+    parser.add_argument('--warmup', type=int, default=2, help='untimed calls per operation')
+    parser.add_argument('--repeats', type=int, default=20, help='timed calls per operation')
+    parser.add_argument('--threads', type=int, default=2, help='torch intra-op threads')
+    return parser.parse_args(argv)
+
+
+def median_ms(fn: Callable[[], object], warmup: int, repeats: int) -> float:
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times) * 1000
+
+
+def record(model, inputs: torch.Tensor) -> Tuple[list, list]:
+    """Token sets of every stage and the inputs of every CTM's clustering."""
+    calls = []
+    for i in range(1, model.num_stages):
+        ctm = getattr(model, f'ctm{i}')
+
+        def recording(tokens, num_parts, ratio, _method=ctm.clustering):
+            calls.append((_method, tokens, num_parts, ratio))
+            return _method(tokens, num_parts, ratio=ratio)
+
+        ctm.clustering = recording
+    with torch.no_grad():
+        stages = model(inputs)
+    return list(stages), calls
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    from tcformer_mm.models import TCFormer
+    try:
+        model = TCFormer(arch=args.arch, output_format='tokens').eval()
+    except ValueError as error:
+        raise SystemExit(f'benchmark_ops.py: {error}') from None
+    inputs = torch.randn(1, 3, *args.shape)
+    try:
+        stages, calls = record(model, inputs)
+    except ValueError as error:
+        raise SystemExit(f'benchmark_ops.py: {error}') from None
+
+    rows: List[Tuple[str, str, float]] = []
+    timed = dict(warmup=args.warmup, repeats=args.repeats)
+    with torch.no_grad():
+        for i, (method, tokens, num_parts, ratio) in enumerate(calls, start=1):
+            rows.append((f'ctm{i} clustering', f'N={tokens.num_tokens}, C={tokens.x.shape[-1]}, '
+                         f'parts={num_parts}',
+                         median_ms(lambda: method(tokens, num_parts, ratio=ratio), **timed)))
+        for i, tokens in enumerate(stages[1:], start=2):
+            pairs = token_map_pairs(tokens)
+            hidden = int(tokens.x.shape[-1] * model.arch_settings['mlp_ratios'][i - 1])
+            wide = tokens.replace(x=torch.randn(1, tokens.num_tokens, hidden))
+            feature_map = token2map(wide, pairs=pairs)
+            shape = f'N={tokens.num_tokens}, map={tokens.map_size}, C={hidden}'
+            rows.append((f'stage {i} token_map_pairs', f'P={len(pairs.pixel)}',
+                         median_ms(lambda: token_map_pairs(tokens), **timed)))
+            rows.append((f'stage {i} token2map', shape,
+                         median_ms(lambda: token2map(wide, pairs=pairs), **timed)))
+            rows.append((f'stage {i} map2token', shape,
+                         median_ms(lambda: map2token(feature_map, wide, pairs=pairs), **timed)))
+            source = tokens.replace(x=torch.randn(1, tokens.num_tokens, NECK_CHANNELS))
+            target = stages[i - 2]
+            rows.append((f'stage {i} -> {i - 1} token2token',
+                         f'{tokens.num_tokens} -> {target.num_tokens} tokens, '
+                         f'C={NECK_CHANNELS}',
+                         median_ms(lambda: token2token(source, target), **timed)))
+
+    print(f'{args.arch}, input 1x3x{args.shape[0]}x{args.shape[1]}, fp32, {args.threads} '
+          f'threads, median of {args.repeats} calls')
+    print(f'{"operation":<30}{"input":<44}{"median (ms)":>12}')
+    for name, shape, ms in rows:
+        print(f'{name:<30}{shape:<44}{ms:>12.3f}')
+
+
+if __name__ == '__main__':
+    main()
