@@ -23,8 +23,8 @@ are built. By default glibc adapts them as tensors are freed and hands freed mem
 system, so a forward pass may fault tens of thousands of fresh pages in, and how many depends on
 the allocation history of the process, i.e. on the model timed beside it: at 224x224 on a
 2-core CI machine, PVTv2-B2's median was 146-159 ms beside ``v2-small`` and 95-102 ms beside
-``v1`` by default, 76-81 ms beside either with this option. With it no freed memory leaves the
-process and neither model pays the faults; quote both figures.
+``v1`` by default, 76-81 ms in three of four runs with this option. With it no freed memory
+leaves the process and neither model pays the faults; quote both figures.
 
 Peak memory: measured per model in a fresh subprocess (one warm-up call, then one measured
 call) as ``ru_maxrss`` after the call minus the resident set size just before it, i.e. the
