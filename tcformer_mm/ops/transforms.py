@@ -60,10 +60,40 @@ def _normalise(weight: Tensor, target: Tensor, num: int) -> Tensor:
     return weight / total.clamp(min=EPS)[target]
 
 
-def _bag_offsets(sorted_index: Tensor, num: int) -> Tensor:
-    """Start of every target's run in an ascending index (P,): long (num,)."""
-    count = torch.bincount(sorted_index, minlength=num)
-    return count.cumsum(0) - count
+class PairSums(NamedTuple):
+    """Weighted sums of rows into targets: ``out[t] = sum of weight[p] * rows[source[p]]`` over
+    the pairs p of target t, the pairs grouped by target (:meth:`by_target`).
+
+    Attributes:
+        source (Tensor): Long (P,), row of every pair.
+        target (Tensor): Long (P,), target of every pair, ascending.
+        weight (Tensor): (P,), weight of every pair.
+        start (Tensor): Long (T,), first pair of every target.
+    """
+    source: Tensor
+    target: Tensor
+    weight: Tensor
+    start: Tensor
+
+    @classmethod
+    def by_target(cls, source: Tensor, target: Tensor, weight: Tensor, num_targets: int,
+                  target_sorted: bool = False) -> 'PairSums':
+        """Group the pairs by target (stably) unless ``target_sorted``."""
+        if not target_sorted:
+            order = torch.sort(target, stable=True).indices
+            source, target, weight = source[order], target[order], weight[order]
+        count = torch.bincount(target, minlength=num_targets)
+        return cls(source, target, weight, count.cumsum(0) - count)
+
+    def __call__(self, rows: Tensor) -> Tensor:
+        """Sum ``rows`` (R, C), in the compute dtype, into (T, C); 0 for a target without
+        pairs."""
+        weight = self.weight.to(rows.dtype)
+        if torch.jit.is_tracing():
+            return _sum_by_target(rows.index_select(0, self.source) * weight.unsqueeze(1),
+                                  self.target, self.start.shape[0])
+        return F.embedding_bag(self.source, rows.contiguous(), self.start, mode='sum',
+                               per_sample_weights=weight)
 
 
 class TokenMapPairs(NamedTuple):
@@ -76,27 +106,22 @@ class TokenMapPairs(NamedTuple):
     here depends on the token distribution only, not on the features.
 
     Attributes:
-        pixel (Tensor): Long (P,), pixel b * H * W + p of every pair, ascending.
-        token (Tensor): Long (P,), token b * N + t of every pair.
-        map_weight (Tensor): (P,), the pair's weight in its pixel's average (``token2map``):
-            its share of the pixel's initial grid cells.
-        token_weight (Tensor): (P,), the pair's weight in its token's average
-            (``map2token``): the sum of its cells' ``agg_weight``, normalised per token.
-        pixel_start (Tensor): Long (B * H * W,), first pair of every pixel.
-        token_order (Tensor): Long (P,), the pairs sorted by token (stable).
-        token_start (Tensor): Long (B * N,), first pair of every token in ``token_order``.
+        to_map (PairSums): Token rows b * N + t into pixels b * H * W + p, weighted by the
+            pair's share of the pixel's initial grid cells.
+        to_tokens (PairSums): Pixel rows into tokens, weighted by the sum of the pair's cells'
+            ``agg_weight`` normalised per token.
         map_size (tuple[int, int]): (H, W).
         num_tokens (int): N.
     """
-    pixel: Tensor
-    token: Tensor
-    map_weight: Tensor
-    token_weight: Tensor
-    pixel_start: Tensor
-    token_order: Tensor
-    token_start: Tensor
+    to_map: PairSums
+    to_tokens: PairSums
     map_size: Tuple[int, int]
     num_tokens: int
+
+    @property
+    def num_pairs(self) -> int:
+        """P, the number of distinct (pixel, token) pairs (of all images)."""
+        return self.to_map.source.shape[0]
 
 
 def token_map_pairs(tokens: TokenSet, map_size: Optional[Tuple[int, int]] = None) -> TokenMapPairs:
@@ -120,12 +145,12 @@ def token_map_pairs(tokens: TokenSet, map_size: Optional[Tuple[int, int]] = None
                                      tokens.agg_weight)
     pair_pixel = pairs // N
     pair_token = pair_pixel // num_pixels * N + pairs % N
-    map_weight = _normalise(cells.to(weight.dtype), pair_pixel, B * num_pixels)
-    token_weight = _normalise(weight, pair_token, B * N)
-    token_order = torch.sort(pair_token, stable=True).indices
-    return TokenMapPairs(pair_pixel, pair_token, map_weight, token_weight,
-                         _bag_offsets(pair_pixel, B * num_pixels), token_order,
-                         _bag_offsets(pair_token[token_order], B * N), (H, W), N)
+    to_map = PairSums.by_target(pair_token, pair_pixel,
+                                _normalise(cells.to(weight.dtype), pair_pixel, B * num_pixels),
+                                B * num_pixels, target_sorted=True)
+    to_tokens = PairSums.by_target(pair_pixel, pair_token,
+                                   _normalise(weight, pair_token, B * N), B * N)
+    return TokenMapPairs(to_map, to_tokens, (H, W), N)
 
 
 def _get_pairs(tokens: TokenSet, map_size: Tuple[int, int],
@@ -141,32 +166,6 @@ def _sum_by_target(source: Tensor, index: Tensor, num: int) -> Tensor:
     (0 where none), added in row order (the sequential sum over the rows sorted stably by
     target, as a segment sum over them gives)."""
     return source.new_zeros((num, ) + source.shape[1:]).index_add_(0, index, source)
-
-
-def _pair_sum(rows: Tensor, source: Tensor, target: Tensor, weight: Tensor, start: Tensor,
-              order: Optional[Tensor] = None) -> Tensor:
-    """out[t] = sum over the pairs p with ``target[p] == t`` of ``weight[p] * rows[source[p]]``.
-
-    Args:
-        rows (Tensor): (R, C) in the compute dtype.
-        source (Tensor): Long (P,), row of every pair.
-        target (Tensor): Long (P,), target of every pair.
-        weight (Tensor): (P,).
-        start (Tensor): Long (T,), first pair of every target once the pairs are in ``order``.
-        order (Tensor, optional): Long (P,), the pairs sorted by target; None when ``target``
-            is ascending already.
-
-    Returns:
-        Tensor: (T, C), 0 for a target without pairs.
-    """
-    weight = weight.to(rows.dtype)
-    if torch.jit.is_tracing():
-        return _sum_by_target(rows.index_select(0, source) * weight.unsqueeze(1), target,
-                              start.shape[0])
-    if order is not None:
-        source, weight = source[order], weight[order]
-    return F.embedding_bag(source, rows.contiguous(), start, mode='sum',
-                           per_sample_weights=weight)
 
 
 def token2map(tokens: TokenSet, map_size: Optional[Tuple[int, int]] = None,
@@ -194,7 +193,7 @@ def token2map(tokens: TokenSet, map_size: Optional[Tuple[int, int]] = None,
 
     pairs = _get_pairs(tokens, (H, W), pairs)
     rows = x.reshape(B * N, C).to(_compute_dtype(x.dtype))
-    out = _pair_sum(rows, pairs.token, pairs.pixel, pairs.map_weight, pairs.pixel_start)
+    out = pairs.to_map(rows)
     return out.reshape(B, H, W, C).permute(0, 3, 1, 2).to(x.dtype)
 
 
@@ -222,8 +221,7 @@ def map2token(feature_map: Tensor, tokens: TokenSet,
     pairs = _get_pairs(tokens, (H, W), pairs)
     rows = feature_map.permute(0, 2, 3, 1).reshape(B * H * W, C).to(
         _compute_dtype(feature_map.dtype))
-    out = _pair_sum(rows, pairs.pixel, pairs.token, pairs.token_weight, pairs.token_start,
-                    pairs.token_order)
+    out = pairs.to_tokens(rows)
     return out.reshape(B, N, C).to(feature_map.dtype)
 
 
@@ -253,10 +251,9 @@ def token2token(source: TokenSet, target: TokenSet) -> Tensor:
     idx_t = target.idx_token + _batch_offsets(B, T, device)
     pairs, _, weight = _coalesce((idx_t * (B * S) + idx_s).reshape(-1), target.agg_weight)
     pair_t, pair_s = pairs // (B * S), pairs % (B * S)
-    weight = _normalise(weight, pair_t, B * T)
-    dtype = _compute_dtype(x.dtype)
-    out = _pair_sum(x.reshape(B * S, C).to(dtype), pair_s, pair_t, weight,
-                    _bag_offsets(pair_t, B * T))
+    sums = PairSums.by_target(pair_s, pair_t, _normalise(weight, pair_t, B * T), B * T,
+                              target_sorted=True)
+    out = sums(x.reshape(B * S, C).to(_compute_dtype(x.dtype)))
     return out.reshape(B, T, C).to(x.dtype)
 
 

@@ -256,7 +256,7 @@ def test_pair_coalesced_transforms_match_the_per_cell_definition(dtype):
     tol = dict(rtol=1e-5, atol=1e-5) if dtype == torch.float32 else dict(rtol=2e-2, atol=2e-2)
     for map_size in (tokens.map_size, (13, 11), (3, 2), (20, 17)):
         pairs = token_map_pairs(tokens, map_size)
-        assert len(pairs.pixel) <= H0 * W0 * B
+        assert pairs.num_pairs <= H0 * W0 * B
         expected = _per_cell_token2map(tokens, map_size).to(dtype)
         torch.testing.assert_close(token2map(tokens, map_size), expected, **tol)
         torch.testing.assert_close(token2map(tokens, map_size, pairs=pairs), expected, **tol)
