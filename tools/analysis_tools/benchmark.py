@@ -36,7 +36,6 @@ import argparse
 import ctypes
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -153,22 +152,17 @@ def run_once(model: torch.nn.Module, inputs: torch.Tensor, backward: bool) -> fl
     return elapsed
 
 
-def _rss_kib() -> int:
-    with open('/proc/self/statm') as f:
-        pages = int(f.read().split()[1])
-    return pages * os.sysconf('SC_PAGE_SIZE') // 1024
-
-
 def memory_probe(args) -> None:
     """Subprocess entry: print the peak extra memory of one call as JSON."""
+    from tcformer_mm.analysis.memory import peak_rss_kib, rss_kib
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     model = build_model(args.model)
     inputs = torch.randn(1, 3, *args.shape)
     run_once(model, inputs, args.backward)
-    before = _rss_kib()
+    before = rss_kib()
     run_once(model, inputs, args.backward)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak = peak_rss_kib()
     print(json.dumps(dict(peak_mib=peak / 1024, delta_mib=max(peak - before, 0) / 1024)))
 
 

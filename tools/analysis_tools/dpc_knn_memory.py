@@ -11,8 +11,6 @@ Example:
     python tools/analysis_tools/dpc_knn_memory.py --grid 200 336 --channels 128
 """
 import argparse
-import resource
-import sys
 import time
 
 import torch
@@ -34,16 +32,11 @@ def parse_args():
     return parser.parse_args()
 
 
-def peak_rss_mb() -> float:
-    # ru_maxrss is in kilobytes on Linux and in bytes on macOS.
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / 2**20 if sys.platform == 'darwin' else peak / 2**10
-
-
 def main():
     args = parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
+    from tcformer_mm.analysis.memory import peak_rss_kib
     from tcformer_mm.ops import TokenSet, build_clustering
 
     H, W = args.grid
@@ -52,7 +45,7 @@ def main():
         torch.randn(args.batch, H * W, args.channels, device=args.device), (args.channels, ))
     tokens = TokenSet.from_grid(x, (H, W))
     method = build_clustering(dict(type='dpc_knn', max_block_bytes=args.block_mb * 2**20))
-    rss_before = peak_rss_mb()
+    rss_before = peak_rss_kib() / 1024
     start = time.perf_counter()
     idx_cluster, num_clusters = method(tokens, args.num_parts, args.ratio)
     if args.device.startswith('cuda'):
@@ -63,7 +56,7 @@ def main():
           f'parts={args.num_parts}, clusters={num_clusters}, non-empty={int((used > 0).sum())}')
     print(f'threads={torch.get_num_threads()}, block={args.block_mb} MB')
     print(f'peak RSS before clustering: {rss_before:.0f} MB')
-    print(f'peak RSS: {peak_rss_mb():.0f} MB')
+    print(f'peak RSS: {peak_rss_kib() / 1024:.0f} MB')
     if args.device.startswith('cuda'):
         print(f'peak CUDA memory: {torch.cuda.max_memory_allocated() / 2**20:.0f} MB')
     print(f'wall time: {elapsed:.1f} s')

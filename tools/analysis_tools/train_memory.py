@@ -28,7 +28,6 @@ import argparse
 import copy
 import json
 import os
-import resource
 import subprocess
 import sys
 
@@ -126,14 +125,9 @@ def _det_num_classes(model) -> int:
     return head.num_classes
 
 
-def _rss_kib() -> int:
-    with open('/proc/self/statm') as f:
-        pages = int(f.read().split()[1])
-    return pages * os.sysconf('SC_PAGE_SIZE') // 1024
-
-
 def probe(args) -> None:
     """Subprocess entry: two training steps, print the memory of the second as JSON."""
+    from tcformer_mm.analysis.memory import peak_rss_kib, rss_kib
     from mmengine.optim import build_optim_wrapper
     from mmengine.registry import MODELS, init_default_scope
     torch.set_num_threads(args.threads)
@@ -159,9 +153,9 @@ def probe(args) -> None:
         return loss.item()
 
     step()
-    before = _rss_kib()
+    before = rss_kib()
     loss = step()
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak = peak_rss_kib()
     params = sum(p.numel() for p in model.parameters())
     print(json.dumps(dict(peak_mib=peak / 1024, delta_mib=max(peak - before, 0) / 1024,
                           params_m=params / 1e6, loss=loss)))
