@@ -1,6 +1,9 @@
 """Dynamic-token operations of TCFormer in pure PyTorch (no OpenMMLab import).
 
-TokenSet, the token <-> map transforms, the CTM merge (eq. 3) and the token clusterings.
+TokenSet, the token <-> map transforms, the CTM merge (eq. 3) and the token clusterings; beside
+them ``reference`` (the same operations as dense code that reads like the papers) and
+``reference_model`` (the released network as functions of a state dict), which the fast paths
+are tested against.
 """
 from .clustering import CLUSTERING_METHODS, build_clustering
 from .token_set import TokenSet

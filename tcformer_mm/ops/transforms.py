@@ -16,6 +16,7 @@ Accumulation is in fp32 (fp64 stays fp64), also under autocast, and the result i
 the input dtype. As in the released code, the aggregation weights (``agg_weight``) are treated as
 constants by the transforms (they were ``detach()``-ed there): gradients flow to the features.
 """
+import math
 from typing import NamedTuple, Optional, Tuple
 
 import torch
@@ -41,11 +42,15 @@ def _batch_offsets(B: int, stride: int, device: torch.device) -> Tensor:
     return torch.arange(B, device=device).unsqueeze(1) * stride
 
 
-def _coalesce(key: Tensor, agg_weight: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
+def _coalesce(key: Tensor,
+              agg_weight: Optional[Tensor] = None) -> Tuple[Tensor, Tensor, Optional[Tensor]]:
     """Distinct keys of the initial grid cells (ascending), and per key its number of cells
-    and the sum of their ``agg_weight`` (in the compute dtype, as a constant)."""
+    and, if ``agg_weight`` is given, the sum of their ``agg_weight`` (in the compute dtype, as a
+    constant)."""
     pairs, inverse, cells = torch.unique(key, sorted=True, return_inverse=True,
                                          return_counts=True)
+    if agg_weight is None:
+        return pairs, cells, None
     dtype = _compute_dtype(agg_weight.dtype)
     # zeros_like, not zeros(len(pairs)): a traced graph (ONNX) keeps the pair count dynamic.
     weight = torch.zeros_like(pairs, dtype=dtype).index_add_(
@@ -108,8 +113,9 @@ class TokenMapPairs(NamedTuple):
     Attributes:
         to_map (PairSums): Token rows b * N + t into pixels b * H * W + p, weighted by the
             pair's share of the pixel's initial grid cells.
-        to_tokens (PairSums): Pixel rows into tokens, weighted by the sum of the pair's cells'
-            ``agg_weight`` normalised per token.
+        to_tokens (PairSums): Pixel rows into tokens, weighted by the pair's share of the
+            token's initial grid cells (the released ``map2token``: every cell weighs 1, the
+            aggregation weights are not used).
         map_size (tuple[int, int]): (H, W).
         num_tokens (int): N.
     """
@@ -141,15 +147,15 @@ def token_map_pairs(tokens: TokenSet, map_size: Optional[Tuple[int, int]] = None
     num_pixels = H * W
     pixel = (grid_to_map_index(tokens.init_grid_size, (H, W), device).unsqueeze(0)
              + _batch_offsets(B, num_pixels, device))
-    pairs, cells, weight = _coalesce((pixel * N + tokens.idx_token).reshape(-1),
-                                     tokens.agg_weight)
+    pairs, cells, _ = _coalesce((pixel * N + tokens.idx_token).reshape(-1))
     pair_pixel = pairs // N
     pair_token = pair_pixel // num_pixels * N + pairs % N
-    to_map = PairSums.by_target(pair_token, pair_pixel,
-                                _normalise(cells.to(weight.dtype), pair_pixel, B * num_pixels),
+    cells = cells.to(_compute_dtype(tokens.agg_weight.dtype))
+    to_map = PairSums.by_target(pair_token, pair_pixel, _normalise(cells, pair_pixel,
+                                                                   B * num_pixels),
                                 B * num_pixels, target_sorted=True)
-    to_tokens = PairSums.by_target(pair_pixel, pair_token,
-                                   _normalise(weight, pair_token, B * N), B * N)
+    to_tokens = PairSums.by_target(pair_pixel, pair_token, _normalise(cells, pair_token, B * N),
+                                   B * N)
     return TokenMapPairs(to_map, to_tokens, (H, W), N)
 
 
@@ -201,8 +207,9 @@ def map2token(feature_map: Tensor, tokens: TokenSet,
               pairs: Optional[TokenMapPairs] = None) -> Tensor:
     """Transform a feature map to the tokens of ``tokens``.
 
-    Every token is the average, over its initial grid cells, of the pixel containing the cell,
-    weighted by ``agg_weight`` and normalised per token.
+    Every token is the plain average, over its initial grid cells, of the pixel containing
+    the cell (CVPR section 3.5: "the average image features in the token region"); as in the
+    released code the aggregation weights are not used here.
 
     Args:
         feature_map (Tensor): Shape (B, C, H, W).
@@ -258,7 +265,8 @@ def token2token(source: TokenSet, target: TokenSet) -> Tensor:
 
 
 def merge_tokens(tokens: TokenSet, idx_cluster: Tensor, num_clusters: int,
-                 token_weight: Optional[Tensor], map_size: Tuple[int, int]) -> TokenSet:
+                 token_weight: Optional[Tensor], map_size: Tuple[int, int], *,
+                 score: Optional[Tensor] = None) -> TokenSet:
     """Merge the tokens of every cluster into one token (eq. 3 of the TPAMI paper).
 
     Within a cluster the token weights are normalised, w_j = p_j / (sum_{j in C_i} p_j + 1e-6)
@@ -270,23 +278,40 @@ def merge_tokens(tokens: TokenSet, idx_cluster: Tensor, num_clusters: int,
         tokens (TokenSet): Tokens to merge, x of shape (B, N, C).
         idx_cluster (Tensor): Long, shape (B, N), cluster of every token in [0, num_clusters).
         num_clusters (int): Number of clusters M (the same for every image).
-        token_weight (Tensor, optional): Shape (B, N, 1), e.g. ``exp(score)``; None for ones.
+        token_weight (Tensor, optional): p_j, shape (B, N, 1); None for ones (or when
+            ``score`` is given).
         map_size (tuple[int, int]): (H, W) of the merged tokens' feature map.
+        score (Tensor, optional): Importance score s_j, shape (B, N, 1): p_j = exp(s_j), the
+            CTM's weights. Computed without overflow: exp(s_j - m) / (sum exp(s_j - m) +
+            1e-6 exp(-m)) with m the cluster's largest score is exactly the released
+            exp(s_j) / (sum exp(s_j) + 1e-6), also where the 1e-6 matters (very negative
+            scores), and stays finite where the released exp overflows.
 
     Returns:
         TokenSet: M merged tokens, ``score`` None; differentiable w.r.t. ``tokens.x`` and
-        ``token_weight``.
+        ``token_weight`` / ``score``.
     """
     x = tokens.x
     B, N, C = x.shape
     device = x.device
     dtype = _compute_dtype(x.dtype)
-    if token_weight is None:
-        token_weight = torch.ones(B, N, 1, device=device, dtype=dtype)
-    weight = token_weight.reshape(B * N, 1).to(dtype)
     idx = (idx_cluster + _batch_offsets(B, num_clusters, device)).reshape(-1)
-
-    cluster_weight = weight.new_zeros(B * num_clusters, 1).index_add(0, idx, weight) + EPS
+    if score is not None:
+        if token_weight is not None:
+            raise ValueError('merge_tokens: give token_weight or score, not both')
+        # fp32 even under autocast: exp of a bf16 score loses most of its precision.
+        log_weight = score.reshape(B * N, 1).to(dtype)
+        cluster_max = log_weight.new_full((B * num_clusters, 1), float('-inf')).scatter_reduce(
+            0, idx.unsqueeze(1), log_weight.detach(), reduce='amax', include_self=True)
+        weight = (log_weight - cluster_max[idx]).exp()
+        # An empty cluster has max -inf: its eps term is inf and no token reads it.
+        eps = (math.log(EPS) - cluster_max).exp()
+    else:
+        if token_weight is None:
+            token_weight = torch.ones(B, N, 1, device=device, dtype=dtype)
+        weight = token_weight.reshape(B * N, 1).to(dtype)
+        eps = EPS
+    cluster_weight = weight.new_zeros(B * num_clusters, 1).index_add(0, idx, weight) + eps
     norm_weight = weight / cluster_weight[idx]  # (B*N, 1)
     x_merged = _sum_by_target(x.reshape(B * N, C).to(dtype) * norm_weight, idx, B * num_clusters)
 

@@ -78,9 +78,10 @@ def test_map2token_hand_example():
     fmap = torch.randn(1, 3, 2, 4)
     f = fmap[0].reshape(3, 8).T  # (cell, C)
     out = map2token(fmap, tokens)[0]
-    torch.testing.assert_close(out[0], (.5 * f[0] + .25 * f[1] + .25 * f[4]) / 1.0)
-    torch.testing.assert_close(out[1], (1. * f[2] + .3 * f[5] + .7 * f[6]) / 2.0)
-    torch.testing.assert_close(out[2], (.6 * f[3] + .4 * f[7]) / 1.0)
+    # Plain means over the cells: the aggregation weights are not used (released map2token).
+    torch.testing.assert_close(out[0], (f[0] + f[1] + f[4]) / 3)
+    torch.testing.assert_close(out[1], (f[2] + f[5] + f[6]) / 3)
+    torch.testing.assert_close(out[2], (f[3] + f[7]) / 2)
     # Coarse map: cells 0, 1, 4 of token 0 all lie in pixel 0 -> token 0 = pixel 0.
     coarse = torch.randn(1, 3, 1, 2)
     torch.testing.assert_close(map2token(coarse, tokens)[0, 0], coarse[0, :, 0, 0])
@@ -227,14 +228,15 @@ def _per_cell_token2map(tokens, map_size):
 
 
 def _per_cell_map2token(fmap, tokens):
-    """map2token as a plain sum over the initial grid cells (the definition)."""
+    """map2token as a plain sum over the initial grid cells (the definition: every cell
+    weighs 1)."""
     B, C, H, W = fmap.shape
     N = tokens.num_tokens
     pix = grid_to_map_index(tokens.init_grid_size, (H, W))
     pixels = fmap.double().flatten(2).transpose(1, 2)
     out = torch.zeros(B, N, C, dtype=torch.float64)
     for b in range(B):
-        w = tokens.agg_weight[b, :, 0].double()
+        w = torch.ones_like(tokens.agg_weight[b, :, 0].double())
         total = torch.zeros(N, dtype=torch.float64).index_add_(0, tokens.idx_token[b], w)
         w = w / total.clamp(min=1e-6)[tokens.idx_token[b]]
         out[b].index_add_(0, tokens.idx_token[b], pixels[b, pix] * w.unsqueeze(1))

@@ -8,7 +8,6 @@ import torch.nn as nn
 import torch.utils.checkpoint as cp
 from mmengine.logging import MMLogger
 from mmengine.model import BaseModule
-from mmengine.model.weight_init import constant_init, normal_init, trunc_normal_init
 from mmengine.runner.checkpoint import CheckpointLoader
 
 from tcformer_mm.ops import TokenMapPairs, TokenSet, token2map, token_map_pairs
@@ -16,6 +15,7 @@ from tcformer_mm.ops.clustering import ClusteringMethod
 from tcformer_mm.registry import register_module
 from ..layers import CTM, GridBlock, OverlapPatchEmbed, TCBlock
 from ..utils.ckpt_convert import load_converted_state_dict, tcformer_convert
+from ..utils.weight_init import released_init
 
 #: Settings shared by every preset (supplement Table S1): channels, heads, MLP expansion and
 #: key/value reduction ratios of stages 1-4.
@@ -58,7 +58,7 @@ class TCFormer(BaseModule):
         drop_rate (float): Dropout after projections. Defaults to 0.
         attn_drop_rate (float): Attention dropout. Defaults to 0.
         drop_path_rate (float): Stochastic depth, increasing linearly over all blocks from 0
-            to this value. Defaults to 0.1.
+            to this value. Defaults to 0 (as released; the configs set it).
         clustering (dict): Clustering method of every CTM, for ``build_clustering``
             (``'dpc_knn'``, ``'kmeans'``, ``'bsm'``, ``'topk'``). Defaults to
             ``dict(type='dpc_knn', k=5)``.
@@ -111,7 +111,7 @@ class TCFormer(BaseModule):
                  frozen_stages: int = -1,
                  drop_rate: float = 0.,
                  attn_drop_rate: float = 0.,
-                 drop_path_rate: float = 0.1,
+                 drop_path_rate: float = 0.,
                  clustering: dict = dict(type='dpc_knn', k=5),
                  num_parts: Optional[Sequence[int]] = None,
                  use_ctm: bool = True,
@@ -286,7 +286,7 @@ class TCFormer(BaseModule):
             super().init_weights()
             return
         if self.init_cfg is None or self.init_cfg.get('type') != 'Pretrained':
-            self._init_from_scratch()
+            released_init(self)
             if self.init_cfg is not None:
                 super().init_weights()
             return
@@ -300,18 +300,6 @@ class TCFormer(BaseModule):
         load_converted_state_dict(self, state_dict, source=filename)
         logger.info(f'{self.__class__.__name__}: loaded pre-trained weights from {filename}')
         self._is_init = True
-
-    def _init_from_scratch(self):
-        # The released scheme: truncated normal for Linear, fan-out normal for Conv2d (the
-        # TokenConvs included; their 1x1 skips keep PyTorch's default), LayerNorm 1/0.
-        for m in self.modules():
-            if isinstance(m, nn.Linear):
-                trunc_normal_init(m, std=.02, bias=0.)
-            elif isinstance(m, nn.LayerNorm):
-                constant_init(m, 1.0, 0.)
-            elif isinstance(m, nn.Conv2d):
-                fan_out = m.kernel_size[0] * m.kernel_size[1] * m.out_channels // m.groups
-                normal_init(m, 0, math.sqrt(2.0 / fan_out))
 
     def _stage_modules(self, i: int) -> List[nn.Module]:
         """Modules of stage i (0-based); stage 0 without the patch embedding."""

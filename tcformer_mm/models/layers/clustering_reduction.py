@@ -19,7 +19,7 @@ class ClusteringReduction(BaseModule):
     stage has tokens, aligned with objects, and no new clustering. A Linear + LayerNorm + GELU
     then adapts the merged features (the aggregation of the authors' development code; with
     it the CR-MTA parameter count of TPAMI Table VIII is reproduced, see
-    ``/work/shared/notes/v2-design-notes.md``). Keys: ``proj.*``, ``norm.*``.
+    ``docs/design.md``). Keys: ``proj.*``, ``norm.*``.
 
     Args:
         embed_dims (int): Token channels.

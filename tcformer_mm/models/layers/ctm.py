@@ -1,7 +1,6 @@
 """Clustering-based Token Merge (CTM) module (TPAMI sections 3.1.2 and 3.2.1)."""
 from typing import Optional, Tuple, Union
 
-import torch
 import torch.nn as nn
 from mmengine.model import BaseModule
 
@@ -83,29 +82,6 @@ class CTM(BaseModule):
         source = tokens.replace(x=x, score=score)
         idx_cluster, num_clusters = self.clustering(source, self.num_parts, ratio=self.ratio)
         h, w = tokens.map_size
-        merged = merge_tokens(source, idx_cluster, num_clusters,
-                              self._merge_weight(score, idx_cluster, num_clusters),
-                              ((h - 1) // 2 + 1, (w - 1) // 2 + 1))
+        merged = merge_tokens(source, idx_cluster, num_clusters, None,
+                              ((h - 1) // 2 + 1, (w - 1) // 2 + 1), score=score)
         return merged, source
-
-    @staticmethod
-    def _merge_weight(score: torch.Tensor, idx_cluster: torch.Tensor,
-                      num_clusters: int) -> torch.Tensor:
-        """exp(score) for eq. 3, shifted per cluster so that it cannot overflow.
-
-        eq. 3 normalises the weights within each cluster, so subtracting any per-cluster
-        constant leaves it unchanged. The cluster maximum (rather than the image maximum)
-        keeps every cluster's weight sum >= 1, so a small epsilon in the normalisation never
-        swamps a cluster whose scores are far below the image's best one. fp32 even under
-        autocast: exp of a bf16 score loses most of its precision.
-        """
-        score = score.float()
-        b = score.shape[0]
-        cluster_max = score.new_full((b, num_clusters),
-                                     float('-inf')).scatter_reduce(1,
-                                                                   idx_cluster,
-                                                                   score.squeeze(-1),
-                                                                   reduce='amax',
-                                                                   include_self=True)
-        shift = cluster_max.gather(1, idx_cluster).unsqueeze(-1).detach()
-        return (score - shift).exp()

@@ -10,6 +10,7 @@ from torch import Tensor
 from tcformer_mm.ops import TokenSet, token2map, token2token
 from tcformer_mm.registry import register_module
 from ..layers import TCBlock
+from ..utils.weight_init import released_init
 
 KV_REDUCTIONS = ('sr', 'pool', 'cr')
 EXTRA_CONVS = ('on_input', 'on_lateral', 'on_output')
@@ -186,7 +187,9 @@ class MTA(BaseModule):
                 qkv_bias=qkv_bias,
                 drop_rate=drop_rate,
                 attn_drop_rate=attn_drop_rate,
-                drop_path_rate=drop_path_rate) for i in levels[:-1])
+                drop_path_rate=drop_path_rate,
+                # PyTorch's default, as in the released neck (the backbone's blocks use 1e-6).
+                norm_eps=1e-5) for i in levels[:-1])
 
         # Extra convs are built only when used: an unused parameter breaks DDP.
         self.extra_convs = nn.ModuleList()
@@ -206,6 +209,16 @@ class MTA(BaseModule):
                         norm_cfg=norm_cfg,
                         act_cfg=act_cfg,
                         inplace=False))
+
+    def init_weights(self):
+        """Initialize as the released neck: first what its constructor did (Linear truncated
+        normal std 0.02 with zero bias, LayerNorm 1 / 0, Conv2d fan-out normal), then
+        ``init_cfg`` (by default Xavier-uniform on every Conv2d, the merge blocks' token
+        convolutions included) and the submodules' own ``init_weights`` (mmcv's ``ConvModule``
+        re-initialises the lateral and extra convs, as it did in the released neck)."""
+        if not self._is_init:
+            released_init(self)
+        super().init_weights()
 
     def _lateral(self, conv: ConvModule, tokens: TokenSet) -> TokenSet:
         # The 1x1 conv on tokens as a (B, C, N, 1) map: the released key layout (conv.weight is

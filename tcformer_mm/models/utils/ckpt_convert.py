@@ -1,6 +1,6 @@
 """Conversion of the released TCFormer checkpoints to the keys of :class:`TCFormer`.
 
-Layouts read (``/work/shared/notes/official-checkpoints.md``):
+Layouts read (``docs/checkpoints.md``):
 
 - original classification repository: ``{'model': state_dict, 'optimizer': ..., ...}``, backbone
   keys at the top level plus the classifier ``head.weight`` / ``head.bias``;

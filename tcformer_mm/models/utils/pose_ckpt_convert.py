@@ -2,7 +2,7 @@
 
 The whole-body checkpoints released with the CVPR 2022 paper (TCFormer 256x192, TCFormer-Large
 384x288) and those trained with the mmpose 0.x port are ``{'state_dict': ...}`` with
-(``/work/shared/notes/official-checkpoints.md``):
+(``docs/checkpoints.md``):
 
 - ``backbone.*``: the released backbone keys (``patch_embed1.projection.*`` in the port's
   files for ``patch_embed1.proj.*``), converted by :func:`tcformer_convert`;

@@ -46,18 +46,19 @@ def fast_rows_per_block(batch: int, num_cols: int, max_block_bytes: int) -> int:
 
 
 class BlockBuffer:
-    """Memory reused by the blocks of a loop: ``take(shape)`` returns a contiguous fp32 tensor
+    """Memory reused by the blocks of a loop: ``take(shape)`` returns a contiguous tensor
     of that shape over the same storage at every call (grown when too small), so a block
     overwrites the previous one; one buffer per tensor that must be alive at the same time.
     While tracing it returns None (a traced graph has no ``out=`` ops): the ops allocate.
 
     Args:
         device (torch.device): Device of the storage.
+        dtype (torch.dtype): Its dtype: fp32, or fp64 for fp64 features. Defaults to fp32.
     """
 
-    def __init__(self, device: torch.device):
+    def __init__(self, device: torch.device, dtype: torch.dtype = torch.float32):
         self.device = device
-        self.storage = torch.empty(0, device=device)
+        self.storage = torch.empty(0, device=device, dtype=dtype)
 
     def take(self, shape: Tuple[int, ...]) -> Optional[Tensor]:
         if torch.jit.is_tracing():
@@ -66,7 +67,7 @@ class BlockBuffer:
         for size in shape:
             numel *= size
         if self.storage.numel() < numel:
-            self.storage = torch.empty(numel, device=self.device)
+            self.storage = torch.empty(numel, device=self.device, dtype=self.storage.dtype)
         return self.storage[:numel].view(shape)
 
 
@@ -188,8 +189,9 @@ def nearest_centre(x: Tensor, centres: Tensor, max_block_bytes: int = DEFAULT_BL
         Tensor: Long, shape (B, N), values in [0, M).
     """
     # Unscaled: the 1 / sqrt(C) of the released distance does not change the nearest centre.
-    x = x.float()
-    centres = centres.float()
+    dtype = torch.promote_types(x.dtype, torch.float32)
+    x = x.to(dtype)
+    centres = centres.to(dtype)
     B, N, _ = x.shape
     sq_x = (x * x).sum(-1)
     sq_c = (centres * centres).sum(-1)
@@ -197,7 +199,7 @@ def nearest_centre(x: Tensor, centres: Tensor, max_block_bytes: int = DEFAULT_BL
     # needed here (not only the partial block).
     rows = fast_rows_per_block(B, centres.shape[1], max_block_bytes)
     out = torch.empty(B, N, dtype=torch.long, device=x.device)
-    buffer = BlockBuffer(x.device)
+    buffer = BlockBuffer(x.device, dtype)
     for r0 in range(0, N, rows):
         r1 = min(N, r0 + rows)
         d2 = sq_dist_block(x[:, r0:r1], centres, sq_x[:, r0:r1], sq_c, buffer)

@@ -45,8 +45,9 @@ from .partition import Partition
 
 
 def _prepare(x: Tensor, valid: Optional[Tensor]) -> Tuple[Tensor, Tensor, Tensor]:
-    """Centred fp32 features scaled by 1 / sqrt(C), padding zeroed; squared norms; the mask."""
-    x = x.detach().float()
+    """Centred features scaled by 1 / sqrt(C), padding zeroed; squared norms; the mask. fp32
+    (fp64 stays fp64, so that fp64 models cluster in exact arithmetic)."""
+    x = x.detach().to(torch.promote_types(x.dtype, torch.float32))
     B, N, C = x.shape
     if valid is None:
         valid = torch.ones(B, N, dtype=torch.bool, device=x.device)
@@ -103,10 +104,10 @@ def _score_and_neighbours(x: Tensor, k: int, valid: Optional[Tensor],
     # Pass 1: the nearest neighbours and the largest distance between real tokens. Blocks
     # hold partial squared distances |x_j|^2 - 2 x_i.x_j (see distance.py); the token itself
     # is set to -|x_i|^2, i.e. distance 0, and max(. + |x_i|^2, 0) gives the distances.
-    nbr_d2 = torch.empty(B, N, num_nbrs, device=device)
+    nbr_d2 = torch.empty(B, N, num_nbrs, device=device, dtype=x.dtype)
     nbr_idx = torch.empty(B, N, num_nbrs, dtype=torch.long, device=device)
-    row_max = torch.empty(B, N, device=device)
-    block, scratch = BlockBuffer(device), BlockBuffer(device)
+    row_max = torch.empty(B, N, device=device, dtype=x.dtype)
+    block, scratch = BlockBuffer(device, x.dtype), BlockBuffer(device, x.dtype)
     for r0 in range(0, N, rows):
         r1 = min(N, r0 + rows)
         d2 = partial_sq_dist_block(x[:, r0:r1], x, sq, block)
@@ -180,9 +181,9 @@ def _nearest_denser_exhaustive(x: Tensor, sq: Tensor, order: Tensor, rank: Tenso
     sq_sorted = torch.gather(sq, 1, order)
     x_todo = torch.gather(x, 1, tokens.unsqueeze(-1).expand(-1, -1, C))
     sq_todo = torch.gather(sq, 1, tokens)
-    result = torch.empty(B, num_todo, device=device)
+    result = torch.empty(B, num_todo, device=device, dtype=x.dtype)
     rows = fast_rows_per_block(B, N, max_block_bytes)
-    block = BlockBuffer(device)
+    block = BlockBuffer(device, x.dtype)
     for r0 in range(0, num_todo, rows):
         r1 = min(num_todo, r0 + rows)
         # Columns: every token denser than the block's last (least dense) row.
