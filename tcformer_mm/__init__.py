@@ -3,10 +3,10 @@
 Importing the package registers the backbone and the necks into the ``MODELS`` registry (and
 ``ReleasedCheckpointHook`` into ``HOOKS``) of every installed codebase (mmpretrain, mmpose, mmseg,
 mmdet) and makes mmengine load runner checkpoints under torch >= 2.6 (see
-:mod:`tcformer_mm.utils.checkpoint`). Configs import it with
+:mod:`tcformer_mm.checkpoint.loading`). Configs import it with
 ``custom_imports = dict(imports=['tcformer_mm'], allow_failed_imports=False)``.
 """
-from .utils.checkpoint import patch_mmengine_checkpoint_loader
+from .checkpoint import patch_mmengine_checkpoint_loader
 from .version import __version__, version_info
 
 patch_mmengine_checkpoint_loader()

@@ -16,7 +16,7 @@ module class, so the model code stays free of counting logic:
   ``Q x H x W x C`` per decoder layer.
 - attention: ``2 x N_q x M x C`` (QK^T and AV) with M the key count: ``(h / r) x (w / r)``
   for a map-based (or no) reduction of the keys, h x w the query's map (the papers' rule),
-  the merged tokens of a CR layer, the given keys of ``kv_override``; plus a token->map of the
+  the merged tokens of a CR layer, the given keys of ``reduced_key_value``; plus a token->map of the
   keys before a map-based reduction.
 - token transforms: token->map, map->token and token->token cost ``N_0 x (C + 4)`` each,
   N_0 the number of initial grid cells; a :class:`TokenConv` is its conv on the map, its 1x1
@@ -355,11 +355,11 @@ class FlopCounter:
     def _tc_attention(self, module, args, kwargs, output):
         arguments = _bind(module, args, kwargs)
         query = arguments['query']
-        kv_override, key_value = arguments['kv_override'], arguments['key_value']
+        reduced_key_value, key_value = arguments['reduced_key_value'], arguments['key_value']
         b, n_q, c = query.x.shape
         flops = defaultdict(int)
-        if kv_override is not None:
-            keys = kv_override.num_tokens
+        if reduced_key_value is not None:
+            keys = reduced_key_value.num_tokens
         elif module.kv_reduction in ('sr', 'pool'):
             h, w = query.map_size
             keys = (h // module.sr_ratio) * (w // module.sr_ratio)

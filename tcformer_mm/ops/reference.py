@@ -43,6 +43,13 @@ def cell_pixel_matrix(tokens: TokenSet, map_size: Tuple[int, int]) -> Tensor:
     return one_hot(pixel, H * W, _dtype(tokens.x))
 
 
+def _is_grid(tokens: TokenSet, map_size: Tuple[int, int]) -> bool:
+    """The released shortcut: tokens that are the pixels of the map (N == N0 == H * W) are
+    reshaped, without a normaliser."""
+    N0 = tokens.init_grid_size[0] * tokens.init_grid_size[1]
+    return tokens.num_tokens == N0 == map_size[0] * map_size[1]
+
+
 def _dtype(x: Tensor) -> torch.dtype:
     return torch.promote_types(x.dtype, torch.float32)
 
@@ -51,16 +58,19 @@ def token2map(tokens: TokenSet, map_size: Tuple[int, int] = None) -> Tensor:
     """Tokens -> feature map (CVPR section 3.5).
 
     A pixel is the mean of the tokens of its cells, every cell weighing 1:
-    map[p] = sum_c P[c, p] x[token(c)] / (number of cells in p + 1e-6).
+    map[p] = sum_c P[c, p] x[token(c)] / (number of cells in p + 1e-6). Grid tokens drawn on
+    their own grid are reshaped.
 
     Returns:
         Tensor: (B, C, H, W).
     """
     H, W = tokens.map_size if map_size is None else map_size
     x = tokens.x.to(_dtype(tokens.x))
+    B, N, C = x.shape
+    if _is_grid(tokens, (H, W)):
+        return x.transpose(1, 2).reshape(B, C, H, W)
     weight = cell_pixel_matrix(tokens, (H, W)).T @ cell_token_matrix(tokens)  # (B, HW, N)
     out = weight @ x / (weight.sum(-1, keepdim=True) + EPS)
-    B, _, C = x.shape
     return out.transpose(1, 2).reshape(B, C, H, W)
 
 
@@ -70,11 +80,14 @@ def map2token(feature_map: Tensor, tokens: TokenSet) -> Tensor:
 
     A token is the plain mean, over its cells, of the pixel each cell lies in; the aggregation
     weights are not used: x[t] = sum_c A[c, t] map[pixel(c)] / (number of cells of t + 1e-6).
+    A map of the initial grid's size is read back into grid tokens by a reshape.
 
     Returns:
         Tensor: (B, N, C).
     """
     B, C, H, W = feature_map.shape
+    if _is_grid(tokens, (H, W)):
+        return feature_map.to(_dtype(feature_map)).flatten(2).transpose(1, 2)
     weight = cell_token_matrix(tokens).transpose(1, 2) @ cell_pixel_matrix(tokens, (H, W))
     pixels = feature_map.to(weight.dtype).flatten(2).transpose(1, 2)  # (B, HW, C)
     return weight @ pixels / (weight.sum(-1, keepdim=True) + EPS)

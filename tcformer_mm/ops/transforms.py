@@ -25,10 +25,8 @@ from torch import Tensor
 
 from .token_set import TokenSet, grid_to_map_index
 
-#: Smallest normaliser. The released code added 1e-6 to every normaliser so that a pixel (token)
-#: no grid cell reaches gets 0 instead of NaN; the transforms clamp instead, which gives the same
-#: zeros but exact averages (e.g. the token -> map -> token round trip is the identity). The
-#: merge keeps the released "+ 1e-6" of eq. 3's denominator.
+#: Added to every normaliser, as in the released code: the transforms' sums over cells and the
+#: merge's sums over a cluster (eq. 3). It also makes an empty target 0 instead of NaN.
 EPS = 1e-6
 
 
@@ -59,10 +57,10 @@ def _coalesce(key: Tensor,
 
 
 def _normalise(weight: Tensor, target: Tensor, num: int) -> Tensor:
-    """``weight`` divided by the sum over its target (``num`` targets)."""
+    """``weight`` divided by the sum over its target (``num`` targets) + :data:`EPS`."""
     total = torch.zeros(num, device=weight.device, dtype=weight.dtype).index_add_(
         0, target, weight)
-    return weight / total.clamp(min=EPS)[target]
+    return weight / (total + EPS)[target]
 
 
 class PairSums(NamedTuple):

@@ -1,3 +1,1 @@
-from .checkpoint import load_checkpoint_file, patch_mmengine_checkpoint_loader
-
-__all__ = ['load_checkpoint_file', 'patch_mmengine_checkpoint_loader']
+"""Glue for the command-line tools (config loading, launcher options)."""

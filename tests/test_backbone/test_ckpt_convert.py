@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from tcformer_mm.models import TCFormer
-from tcformer_mm.models.utils import load_converted_state_dict, tcformer_convert
+from tcformer_mm.checkpoint import load_converted_state_dict, tcformer_convert
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 X = torch.randn(1, 3, 64, 64)

@@ -149,7 +149,7 @@ def test_map_reductions_follow_the_release(mode):
     # A caller-made (e.g. clustering-reduced) key/value set goes straight to the attention.
     reduced_x, reduced_score = attn.reduce(source, query.map_size)
     override = TokenSet.from_grid(reduced_x, (2, 1)).replace(score=reduced_score)
-    torch.testing.assert_close(attn(query, kv_override=override), attn(query, source))
+    torch.testing.assert_close(attn(query, reduced_key_value=override), attn(query, source))
 
 
 def test_tc_block_first_block_attends_to_the_source():

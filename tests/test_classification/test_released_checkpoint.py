@@ -9,7 +9,7 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 
 from classification_utils import CONFIG_DIR, ROOT, build_classifier, logits
-from tcformer_mm.engine import ReleasedCheckpointHook
+from tcformer_mm.checkpoint import ReleasedCheckpointHook
 
 CONFIG = CONFIG_DIR / 'tcformerv1-light_8xb128_in1k.py'
 IMAGES = torch.rand(2, 3, 64, 64, generator=torch.Generator().manual_seed(0))

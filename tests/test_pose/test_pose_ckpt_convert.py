@@ -6,7 +6,7 @@ import torch
 
 from conftest import run_tool
 from pose_utils import CONFIG_DIR, build_pose_model, released_layout
-from tcformer_mm.models.utils import is_released_pose_checkpoint, tcformer_pose_convert
+from tcformer_mm.checkpoint import is_released_pose_checkpoint, tcformer_pose_convert
 
 V1_CONFIG = CONFIG_DIR / 'td-hm_tcformerv1_8xb64-210e_coco-wholebody-256x192.py'
 

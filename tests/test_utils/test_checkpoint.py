@@ -12,7 +12,7 @@ from mmengine.runner.checkpoint import CheckpointLoader
 from torch.utils.data import DataLoader, TensorDataset
 
 import tcformer_mm  # noqa: F401  installs the loader
-from tcformer_mm.utils import load_checkpoint_file
+from tcformer_mm.checkpoint import load_checkpoint_file
 
 
 class ToyModel(BaseModel):

@@ -122,7 +122,7 @@ def build_model(config: str, checkpoint=None, backbone_only: bool = False,
     from mmengine.registry import MODELS, init_default_scope
     from mmengine.runner.checkpoint import CheckpointLoader, _load_checkpoint_to_model
 
-    from tcformer_mm.models.utils.ckpt_convert import (is_released_classifier,
+    from tcformer_mm.checkpoint.convert import (is_released_classifier,
                                                        load_converted_state_dict,
                                                        tcformer_classifier_convert,
                                                        tcformer_convert)

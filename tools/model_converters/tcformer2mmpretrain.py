@@ -19,7 +19,7 @@ import torch
 
 sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..')))
 
-from tcformer_mm.models.utils.ckpt_convert import (  # noqa: E402
+from tcformer_mm.checkpoint.convert import (  # noqa: E402
     tcformer_classifier_convert, unwrap_state_dict)
 
 

@@ -31,7 +31,7 @@ from mmengine.registry import MODELS, init_default_scope
 from mmengine.runner.checkpoint import CheckpointLoader
 
 from tcformer_mm.models import TCFormer
-from tcformer_mm.models.utils.ckpt_convert import load_converted_state_dict, tcformer_convert
+from tcformer_mm.checkpoint.convert import load_converted_state_dict, tcformer_convert
 from tcformer_mm.visualization import stage_tokens, token_pictures
 
 

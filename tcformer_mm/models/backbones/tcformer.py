@@ -14,8 +14,8 @@ from tcformer_mm.ops import TokenMapPairs, TokenSet, token2map, token_map_pairs
 from tcformer_mm.ops.clustering import ClusteringMethod
 from tcformer_mm.registry import register_module
 from ..layers import CTM, GridBlock, OverlapPatchEmbed, TCBlock
-from ..utils.ckpt_convert import load_converted_state_dict, tcformer_convert
-from ..utils.weight_init import released_init
+from tcformer_mm.checkpoint.convert import load_converted_state_dict, tcformer_convert
+from ..weight_init import released_init
 
 #: Settings shared by every preset (supplement Table S1): channels, heads, MLP expansion and
 #: key/value reduction ratios of stages 1-4.
@@ -329,10 +329,10 @@ class TCFormer(BaseModule):
         return self
 
     # ------------------------------------------------------------------------------ forward
-    def _run_block(self, block: nn.Module, *args):
+    def _run_block(self, block: nn.Module, *args, **kwargs):
         if self.with_cp and self.training and torch.is_grad_enabled():
-            return cp.checkpoint(block, *args, use_reentrant=False)
-        return block(*args)
+            return cp.checkpoint(block, *args, use_reentrant=False, **kwargs)
+        return block(*args, **kwargs)
 
     def forward(self, x: torch.Tensor) -> Tuple[Union[TokenSet, torch.Tensor], ...]:
         """Forward.
@@ -362,13 +362,13 @@ class TCFormer(BaseModule):
         if not self.use_ctm:
             return self._forward_grid_stages(tokens, outs)
         for i in range(1, self.num_stages):
-            query, key_value = getattr(self, f'ctm{i}')(tokens, pairs)
+            query, key_value = getattr(self, f'ctm{i}')(tokens, pairs=pairs)
             # The token distribution is fixed within a stage: the (pixel, token) pairs of the
             # stage's tokens on their map serve every block, the output map and the next CTM.
             pairs = token_map_pairs(query)
             for block in getattr(self, f'block{i + 1}'):
                 # Only the first block attends to the pre-merge tokens (Fig. 4).
-                query = self._run_block(block, query, key_value, None, None, pairs)
+                query = self._run_block(block, query, key_value, pairs=pairs)
                 key_value = None
             norm = getattr(self, f'norm{i + 1}')
             tokens = query.replace(x=norm(query.x))

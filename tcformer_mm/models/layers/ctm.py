@@ -59,7 +59,7 @@ class CTM(BaseModule):
         # never changes the state dict.
         self.clustering = build_clustering(clustering)
 
-    def forward(self, tokens: TokenSet,
+    def forward(self, tokens: TokenSet, *,
                 pairs: Optional[TokenMapPairs] = None) -> Tuple[TokenSet, TokenSet]:
         """Merge the tokens.
 
@@ -77,7 +77,7 @@ class CTM(BaseModule):
             - source: the input tokens with ``x`` (B, N, C_out) = the down-sampled, normalised
               features and ``score`` (B, N, 1): the keys/values of the next stage's first block.
         """
-        x = self.norm(self.conv(tokens, pairs))
+        x = self.norm(self.conv(tokens, pairs=pairs))
         score = self.score(x)
         source = tokens.replace(x=x, score=score)
         idx_cluster, num_clusters = self.clustering(source, self.num_parts, ratio=self.ratio)

@@ -35,7 +35,7 @@ class TCAttention(MultiHeadAttention):
     logits (eq. 4); the reductions reduce the score with the features (for the map-based ones
     rendered and average-pooled, as released). Without a score nothing is added.
 
-    A caller that builds the reduced key/value tokens itself passes them as ``kv_override``
+    A caller that builds the reduced key/value tokens itself passes them as ``reduced_key_value``
     and skips the reduction.
 
     Args:
@@ -73,6 +73,7 @@ class TCAttention(MultiHeadAttention):
     def reduce(self,
                key_value: TokenSet,
                map_size: Tuple[int, int],
+               *,
                pairs: Optional[TokenMapPairs] = None,
                cr_target: Optional[TokenSet] = None) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
         """Reduce the key/value tokens.
@@ -116,7 +117,8 @@ class TCAttention(MultiHeadAttention):
     def forward(self,
                 query: TokenSet,
                 key_value: Optional[TokenSet] = None,
-                kv_override: Optional[TokenSet] = None,
+                *,
+                reduced_key_value: Optional[TokenSet] = None,
                 pairs: Optional[TokenMapPairs] = None,
                 cr_target: Optional[TokenSet] = None) -> torch.Tensor:
         """Attend.
@@ -124,8 +126,8 @@ class TCAttention(MultiHeadAttention):
         Args:
             query (TokenSet): Query tokens (normalised), ``x`` of shape (B, N, C).
             key_value (TokenSet, optional): Key/value tokens (normalised) before reduction.
-                Required unless ``kv_override`` is given.
-            kv_override (TokenSet, optional): Already-reduced key/value tokens, used as they
+                Required unless ``reduced_key_value`` is given.
+            reduced_key_value (TokenSet, optional): Already-reduced key/value tokens, used as they
                 are: ``x`` (B, M, C) and, if set, ``score`` (B, M, 1) added to the logits.
             pairs (TokenMapPairs, optional): (pixel, token) pairs of ``key_value`` on the
                 query's map, when the caller has them already.
@@ -134,10 +136,10 @@ class TCAttention(MultiHeadAttention):
         Returns:
             Tensor: New query features, shape (B, N, C).
         """
-        if kv_override is not None:
-            kv, score = kv_override.x, kv_override.score
+        if reduced_key_value is not None:
+            kv, score = reduced_key_value.x, reduced_key_value.score
         else:
-            kv, score = self.reduce(key_value, query.map_size, pairs, cr_target)
+            kv, score = self.reduce(key_value, query.map_size, pairs=pairs, cr_target=cr_target)
         return self.attend(query.x, kv, score)
 
 
@@ -169,7 +171,8 @@ class TCMlp(BaseModule):
         self.fc2 = nn.Linear(hidden_dims, embed_dims)
         self.drop = nn.Dropout(drop_rate)
 
-    def forward(self, tokens: TokenSet, pairs: Optional[TokenMapPairs] = None) -> torch.Tensor:
+    def forward(self, tokens: TokenSet, *,
+                pairs: Optional[TokenMapPairs] = None) -> torch.Tensor:
         """Run the MLP.
 
         Args:
@@ -179,7 +182,7 @@ class TCMlp(BaseModule):
         Returns:
             Tensor: (B, N, C).
         """
-        x = self.act(self.dwconv(tokens.replace(x=self.fc1(tokens.x)), pairs))
+        x = self.act(self.dwconv(tokens.replace(x=self.fc1(tokens.x)), pairs=pairs))
         return self.drop(self.fc2(self.drop(x)))
 
 
@@ -237,7 +240,8 @@ class TCBlock(BaseModule):
     def forward(self,
                 query: TokenSet,
                 key_value: Optional[TokenSet] = None,
-                kv_override: Optional[TokenSet] = None,
+                *,
+                reduced_key_value: Optional[TokenSet] = None,
                 cr_target: Optional[TokenSet] = None,
                 pairs: Optional[TokenMapPairs] = None) -> TokenSet:
         """Run the block.
@@ -246,7 +250,7 @@ class TCBlock(BaseModule):
             query (TokenSet): Query tokens, ``x`` of shape (B, N, C).
             key_value (TokenSet, optional): Key/value tokens, normalised here with ``norm1``
                 like the queries. None: self-attention within ``query``.
-            kv_override (TokenSet, optional): Already normalised and reduced key/value tokens
+            reduced_key_value (TokenSet, optional): Already normalised and reduced key/value tokens
                 (e.g. from a clustering reduction, made from ``norm1`` outputs by the caller);
                 replaces ``key_value`` and the reduction.
             cr_target (TokenSet, optional): With ``kv_reduction='cr'``: the token set whose
@@ -265,12 +269,13 @@ class TCBlock(BaseModule):
         if pairs is None and not query.is_grid:
             pairs = token_map_pairs(query)
         kv_pairs = None
-        if kv_override is not None:
+        if reduced_key_value is not None:
             kv = None
         elif key_value is None:
             kv, kv_pairs = q, pairs
         else:
             kv = key_value.replace(x=self.norm1(key_value.x))
-        x = x + self.drop_path(self.attn(q, kv, kv_override, kv_pairs, cr_target))
-        x = x + self.drop_path(self.mlp(query.replace(x=self.norm2(x)), pairs))
+        x = x + self.drop_path(self.attn(q, kv, reduced_key_value=reduced_key_value,
+                                               pairs=kv_pairs, cr_target=cr_target))
+        x = x + self.drop_path(self.mlp(query.replace(x=self.norm2(x)), pairs=pairs))
         return query.replace(x=x)

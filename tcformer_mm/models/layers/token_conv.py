@@ -50,6 +50,7 @@ class TokenConv(nn.Conv2d):
     def forward(
             self,  # type: ignore[override]
             tokens: TokenSet,
+            *,
             pairs: Optional[TokenMapPairs] = None) -> torch.Tensor:
         """Convolve the tokens.
 

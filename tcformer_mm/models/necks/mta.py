@@ -10,7 +10,7 @@ from torch import Tensor
 from tcformer_mm.ops import TokenSet, token2map, token2token
 from tcformer_mm.registry import register_module
 from ..layers import TCBlock
-from ..utils.weight_init import released_init
+from ..weight_init import released_init
 
 KV_REDUCTIONS = ('sr', 'pool', 'cr')
 EXTRA_CONVS = ('on_input', 'on_lateral', 'on_output')

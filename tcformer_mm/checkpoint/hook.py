@@ -1,11 +1,9 @@
 """Let a runner's ``load_from`` take the released TCFormer checkpoints (classification, pose)."""
 from mmengine.hooks import Hook
 
-from tcformer_mm.models.utils.ckpt_convert import (is_released_classifier,
-                                                   tcformer_classifier_convert)
-from tcformer_mm.models.utils.pose_ckpt_convert import (is_released_pose_checkpoint,
-                                                        tcformer_pose_convert)
 from tcformer_mm.registry import register_module
+from .convert import is_released_classifier, tcformer_classifier_convert
+from .pose import is_released_pose_checkpoint, tcformer_pose_convert
 
 
 @register_module(registry='HOOKS')

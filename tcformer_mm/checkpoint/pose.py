@@ -17,7 +17,7 @@ from typing import Mapping
 
 import torch
 
-from .ckpt_convert import tcformer_convert, unwrap_state_dict
+from .convert import tcformer_convert, unwrap_state_dict
 
 #: mmpose 0.x prefix of the keypoint head, and the mmpose 1.x one.
 OLD_HEAD_PREFIX = 'keypoint_head.'

@@ -1,0 +1,17 @@
+"""Checkpoints: loading under torch >= 2.6, the released TCFormer layouts and their conversion,
+and the runner hook that converts them on ``load_from``.
+
+Layouts are described in ``docs/checkpoints.md``.
+"""
+from .loading import load_checkpoint_file, patch_mmengine_checkpoint_loader  # isort: skip
+from .convert import (is_released_classifier, load_converted_state_dict,
+                      tcformer_classifier_convert, tcformer_convert, unwrap_state_dict)
+from .hook import ReleasedCheckpointHook
+from .pose import is_released_pose_checkpoint, tcformer_pose_convert
+
+__all__ = [
+    'load_checkpoint_file', 'patch_mmengine_checkpoint_loader', 'is_released_classifier',
+    'load_converted_state_dict', 'tcformer_classifier_convert', 'tcformer_convert',
+    'unwrap_state_dict', 'ReleasedCheckpointHook', 'is_released_pose_checkpoint',
+    'tcformer_pose_convert'
+]
