@@ -3,7 +3,7 @@
 PYTHON = $(shell bash tools/install.sh --python)
 TINY_DATA ?= data/tiny
 
-.PHONY: install data demo test
+.PHONY: install data demo test lint format
 
 install:
 	bash tools/install.sh
@@ -17,3 +17,16 @@ demo: data
 # pytest exits with 5 when it collects no test: that is not a failure of the suite.
 test: install
 	$(PYTHON) -m pytest tests; rc=$$?; if [ $$rc = 5 ]; then echo "no tests collected"; exit 0; fi; exit $$rc
+
+# The style of setup.cfg: flake8, isort and yapf (check only; `make format` rewrites).
+LINT_PATHS = tcformer_mm tools tests configs projects setup.py
+
+lint: install
+	$(PYTHON) -m flake8 $(LINT_PATHS)
+	$(PYTHON) -m isort --check-only --diff $(LINT_PATHS)
+	$(PYTHON) -m yapf --diff --recursive $(LINT_PATHS)
+
+format: install
+	$(PYTHON) -m isort $(LINT_PATHS)
+	$(PYTHON) -m yapf --in-place --recursive $(LINT_PATHS)
+

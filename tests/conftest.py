@@ -18,7 +18,11 @@ def run_tool(args, timeout=600, env=None, check=True):
         cmd = ['bash'] + cmd
     full_env = dict(os.environ, PYTHON=sys.executable, PYTHONUNBUFFERED='1')
     full_env.update(env or {})
-    result = subprocess.run(cmd, cwd=ROOT, env=full_env, capture_output=True, text=True,
+    result = subprocess.run(cmd,
+                            cwd=ROOT,
+                            env=full_env,
+                            capture_output=True,
+                            text=True,
                             timeout=timeout)
     if check and result.returncode != 0:
         raise AssertionError(f'{" ".join(cmd)} exited with {result.returncode}\n'
@@ -35,8 +39,9 @@ def free_port():
 
 def data_root_options(data_root):
     """``--cfg-options`` pointing the train/val/test dataloaders of a tiny config at data_root."""
-    return [f'{split}_dataloader.dataset.data_root={data_root}'
-            for split in ('train', 'val', 'test')]
+    return [
+        f'{split}_dataloader.dataset.data_root={data_root}' for split in ('train', 'val', 'test')
+    ]
 
 
 @pytest.fixture(scope='session')

@@ -17,10 +17,11 @@ def parse_args():
     parser = argparse.ArgumentParser(description='Test (and eval) a model')
     parser.add_argument('config', help='test config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
-    parser.add_argument(
-        '--work-dir', help='the directory to save the file containing evaluation metrics')
-    parser.add_argument(
-        '--out', type=str, help='dump predictions to a pickle file for offline evaluation')
+    parser.add_argument('--work-dir',
+                        help='the directory to save the file containing evaluation metrics')
+    parser.add_argument('--out',
+                        type=str,
+                        help='dump predictions to a pickle file for offline evaluation')
     parser.add_argument('--show', action='store_true', help='show prediction results')
     parser.add_argument(
         '--show-dir',
@@ -29,13 +30,18 @@ def parse_args():
         'visualizer\'s save_dir; mmpretrain, mmpose: relative to the current directory)')
     parser.add_argument('--wait-time', type=float, default=2, help='the interval of show (s)')
     parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction,
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
         help='override some settings in the used config, the key-value pair in xxx=yyy format '
         'will be merged into config file.')
-    parser.add_argument(
-        '--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none',
-        help='job launcher')
-    parser.add_argument('--tta', action='store_true', help='use the config\'s test-time '
+    parser.add_argument('--launcher',
+                        choices=['none', 'pytorch', 'slurm', 'mpi'],
+                        default='none',
+                        help='job launcher')
+    parser.add_argument('--tta',
+                        action='store_true',
+                        help='use the config\'s test-time '
                         'augmentation (tta_model and tta_pipeline)')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args()
@@ -62,8 +68,8 @@ def main():
 
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
     if args.out is not None:
-        runner.test_evaluator.metrics.append(
-            launch.dump_results_metric(cfg.default_scope, args.out))
+        runner.test_evaluator.metrics.append(launch.dump_results_metric(
+            cfg.default_scope, args.out))
     runner.test()
     launch.teardown_distributed()
 

@@ -17,25 +17,33 @@ def parse_args():
     parser = argparse.ArgumentParser(description='Train a model')
     parser.add_argument('config', help='train config file path')
     parser.add_argument('--work-dir', help='the dir to save logs and models')
+    parser.add_argument('--amp',
+                        action='store_true',
+                        default=False,
+                        help='enable automatic-mixed-precision training')
+    parser.add_argument('--auto-scale-lr',
+                        action='store_true',
+                        help='enable automatically scaling LR.')
     parser.add_argument(
-        '--amp', action='store_true', default=False,
-        help='enable automatic-mixed-precision training')
-    parser.add_argument(
-        '--auto-scale-lr', action='store_true', help='enable automatically scaling LR.')
-    parser.add_argument(
-        '--resume', nargs='?', type=str, const='auto',
+        '--resume',
+        nargs='?',
+        type=str,
+        const='auto',
         help='If specify checkpoint path, resume from it, while if not specify, try to auto '
         'resume from the latest checkpoint in the work directory.')
     parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction,
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
         help='override some settings in the used config, the key-value pair in xxx=yyy format '
         'will be merged into config file. If the value to be overwritten is a list, it should '
         'be like key="[a,b]" or key=a,b It also allows nested list/tuple values, e.g. '
         'key="[(a,b),(c,d)]" Note that the quotation marks are necessary and that no white '
         'space is allowed.')
-    parser.add_argument(
-        '--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none',
-        help='job launcher')
+    parser.add_argument('--launcher',
+                        choices=['none', 'pytorch', 'slurm', 'mpi'],
+                        default='none',
+                        help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args()
     launch.set_local_rank(args.local_rank)

@@ -61,7 +61,8 @@ class StageDifference(NamedTuple):
     share_reassigned: float
 
 
-def compare_stages(ours: Sequence[TokenSet], reference: Sequence[TokenSet],
+def compare_stages(ours: Sequence[TokenSet],
+                   reference: Sequence[TokenSet],
                    tol: float = 1e-3) -> List[StageDifference]:
     """Per stage: token features and cell assignments of ``ours`` against ``reference``."""
     result = []

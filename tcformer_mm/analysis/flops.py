@@ -4,8 +4,8 @@ The papers' GFLOPs columns come from a ptflops-style counter (the mmcv 1.x
 ``get_model_complexity_info`` lineage) extended with rules for the dynamic-token operations;
 the rules below were checked against the authors' released counter (TCFormer-Light / TCFormer /
 TCFormer-Large at 224 x 224: 3.84 / 5.83 / 12.15 GFLOPs, the same with local clustering: 2.50 /
-4.49 / 10.81). Multiply-accumulates count once. This module reproduces that counter with forward hooks keyed by
-module class, so the model code stays free of counting logic:
+4.49 / 10.81). Multiply-accumulates count once. This module reproduces that counter with forward
+hooks keyed by module class, so the model code stays free of counting logic:
 
 - ordinary layers, ptflops' rules: Conv ``positions x C_in / groups x k x C_out`` plus one per
   output element for the bias; Linear ``numel(input) x C_out``; norms ``numel(input)``, doubled

@@ -76,8 +76,9 @@ def load_checkpoint_file(filename, map_location=None):
             unsafe = torch.serialization.get_unsafe_globals_in_checkpoint(filename)
         except Exception:  # the legacy format cannot be inspected without unpickling
             unsafe = ['(not listed: legacy format)']
-        unexpected = [g for g in unsafe if g not in RUNNER_STATE_GLOBALS and
-                      not g.startswith('numpy.')]
+        unexpected = [
+            g for g in unsafe if g not in RUNNER_STATE_GLOBALS and not g.startswith('numpy.')
+        ]
         try:
             checkpoint = torch.load(filename, map_location=map_location, weights_only=False)
         except Exception as e:

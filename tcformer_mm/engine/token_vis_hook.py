@@ -90,6 +90,5 @@ class TokenVisHook(Hook):
         tokens = stage_tokens(backbone, inputs)
         images = denormalize(inputs, model.data_preprocessor)
         for i, image in enumerate(images):
-            pictures = token_pictures(image, tokens, batch_index=i,
-                                      border_color=self.border_color)
+            pictures = token_pictures(image, tokens, batch_index=i, border_color=self.border_color)
             runner.visualizer.add_image(f'token_vis_{i}', pictures['summary'], step=runner.iter)

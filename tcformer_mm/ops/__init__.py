@@ -12,6 +12,5 @@ from .transforms import (TokenMapPairs, grid_to_map_index, map2token, merge_toke
 
 __all__ = [
     'TokenSet', 'TokenMapPairs', 'token_map_pairs', 'token2map', 'map2token', 'token2token',
-    'merge_tokens', 'grid_to_map_index',
-    'build_clustering', 'CLUSTERING_METHODS'
+    'merge_tokens', 'grid_to_map_index', 'build_clustering', 'CLUSTERING_METHODS'
 ]

@@ -133,8 +133,11 @@ def merge_tokens(tokens: TokenSet, idx_cluster: Tensor, num_clusters: int, score
     merged = member.transpose(1, 2) @ (w * x)
     idx_token = torch.gather(idx_cluster, 1, tokens.idx_token)
     agg_weight = tokens.agg_weight.to(x.dtype) * torch.gather(w, 1, tokens.idx_token.unsqueeze(-1))
-    return TokenSet(x=merged, map_size=map_size, init_grid_size=tokens.init_grid_size,
-                    idx_token=idx_token, agg_weight=agg_weight)
+    return TokenSet(x=merged,
+                    map_size=map_size,
+                    init_grid_size=tokens.init_grid_size,
+                    idx_token=idx_token,
+                    agg_weight=agg_weight)
 
 
 def dpc_knn(x: Tensor, num_clusters: int, k: int = 5) -> Tensor:
@@ -195,7 +198,9 @@ def token_part(tokens: TokenSet, num_parts: int) -> Tensor:
     return part.scatter(1, tokens.idx_token, cell_part.expand_as(tokens.idx_token))
 
 
-def local_dpc_knn(tokens: TokenSet, num_parts: int, ratio: float = 0.25,
+def local_dpc_knn(tokens: TokenSet,
+                  num_parts: int,
+                  ratio: float = 0.25,
                   k: int = 5) -> Tuple[Tensor, int]:
     """DPC-kNN within each of ``num_parts`` spatial parts (the local CTM of TPAMI section
     3.2.1); ``num_parts=1`` is the global clustering of TCFormerV1.

@@ -40,7 +40,11 @@ def _num_blocks(sd: StateDict, prefix: str) -> int:
     return next(j for j in itertools.count() if f'{prefix}.{j}.norm1.weight' not in sd)
 
 
-def attention(sd: StateDict, name: str, query: Tensor, key_value: Tensor, num_heads: int,
+def attention(sd: StateDict,
+              name: str,
+              query: Tensor,
+              key_value: Tensor,
+              num_heads: int,
               score: Optional[Tensor] = None) -> Tensor:
     """softmax(q k^T / sqrt(d) + s) v, then ``proj`` (eq. 4; plain attention without s).
 
@@ -66,14 +70,19 @@ def grid_block(sd: StateDict, name: str, x: Tensor, map_size, num_heads: int,
     kv = h
     if sr_ratio > 1:
         kv_map = h.transpose(1, 2).reshape(B, C, *map_size)
-        kv_map = F.conv2d(kv_map, sd[f'{name}.attn.sr.weight'], sd[f'{name}.attn.sr.bias'],
+        kv_map = F.conv2d(kv_map,
+                          sd[f'{name}.attn.sr.weight'],
+                          sd[f'{name}.attn.sr.bias'],
                           stride=sr_ratio)
         kv = _norm(sd, f'{name}.attn.norm', kv_map.flatten(2).transpose(1, 2), DEFAULT_EPS)
     x = x + attention(sd, f'{name}.attn', h, kv, num_heads)
     h = _linear(sd, f'{name}.mlp.fc1', _norm(sd, f'{name}.norm2', x, BACKBONE_EPS))
     h_map = h.transpose(1, 2).reshape(B, -1, *map_size)
-    h_map = F.conv2d(h_map, sd[f'{name}.mlp.dwconv.dwconv.weight'],
-                     sd[f'{name}.mlp.dwconv.dwconv.bias'], padding=1, groups=h.shape[-1])
+    h_map = F.conv2d(h_map,
+                     sd[f'{name}.mlp.dwconv.dwconv.weight'],
+                     sd[f'{name}.mlp.dwconv.dwconv.bias'],
+                     padding=1,
+                     groups=h.shape[-1])
     h = F.gelu(h_map.flatten(2).transpose(1, 2))
     return x + _linear(sd, f'{name}.mlp.fc2', h)
 
@@ -82,14 +91,23 @@ def token_conv(sd: StateDict, name: str, tokens: TokenSet, stride: int = 1) -> T
     """TokenConv: map2token(conv(token2map(tokens))) plus a 1x1 conv of the tokens (skip)."""
     weight, skip = sd[f'{name}.weight'], sd[f'{name}.skip.weight']
     groups = tokens.x.shape[-1] // weight.shape[1]
-    out = F.conv2d(reference.token2map(tokens), weight, sd[f'{name}.bias'], stride=stride,
-                   padding=weight.shape[-1] // 2, groups=groups)
+    out = F.conv2d(reference.token2map(tokens),
+                   weight,
+                   sd[f'{name}.bias'],
+                   stride=stride,
+                   padding=weight.shape[-1] // 2,
+                   groups=groups)
     out = reference.map2token(out, tokens)
     return out + F.conv1d(tokens.x.transpose(1, 2), skip, groups=groups).transpose(1, 2)
 
 
-def reduce_key_value(sd: StateDict, name: str, key_value: TokenSet, map_size, sr_ratio: int,
-                     kv_reduction: Optional[str], cr_target: Optional[TokenSet] = None):
+def reduce_key_value(sd: StateDict,
+                     name: str,
+                     key_value: TokenSet,
+                     map_size,
+                     sr_ratio: int,
+                     kv_reduction: Optional[str],
+                     cr_target: Optional[TokenSet] = None):
     """The key/value tokens (and their score) of a dynamic-token attention (TPAMI Fig. 3b)."""
     x, score = key_value.x, key_value.score
     C = x.shape[-1]
@@ -100,8 +118,7 @@ def reduce_key_value(sd: StateDict, name: str, key_value: TokenSet, map_size, sr
         merged = reference.token2token(key_value.replace(x=with_score), cr_target)
         x, score = merged[..., :C], (None if score is None else merged[..., C:])
         if f'{name}.cr.proj.weight' in sd:
-            x = F.gelu(_norm(sd, f'{name}.cr.norm', _linear(sd, f'{name}.cr.proj', x),
-                             DEFAULT_EPS))
+            x = F.gelu(_norm(sd, f'{name}.cr.norm', _linear(sd, f'{name}.cr.proj', x), DEFAULT_EPS))
         return x, score
     # The key/value tokens are drawn on the query's map and reduced sr x sr.
     both = reference.token2map(key_value.replace(x=with_score), map_size)
@@ -115,14 +132,20 @@ def reduce_key_value(sd: StateDict, name: str, key_value: TokenSet, map_size, sr
     return x, score
 
 
-def tc_block(sd: StateDict, name: str, query: TokenSet, key_value: Optional[TokenSet],
-             num_heads: int, sr_ratio: int, kv_reduction: Optional[str] = 'sr',
-             eps: float = BACKBONE_EPS, cr_target: Optional[TokenSet] = None) -> TokenSet:
+def tc_block(sd: StateDict,
+             name: str,
+             query: TokenSet,
+             key_value: Optional[TokenSet],
+             num_heads: int,
+             sr_ratio: int,
+             kv_reduction: Optional[str] = 'sr',
+             eps: float = BACKBONE_EPS,
+             cr_target: Optional[TokenSet] = None) -> TokenSet:
     """Dynamic-token block (TPAMI Fig. 3a); ``key_value`` None: self-attention."""
     x = query.x
     q = query.replace(x=_norm(sd, f'{name}.norm1', x, eps))
-    kv = q if key_value is None else key_value.replace(x=_norm(sd, f'{name}.norm1',
-                                                               key_value.x, eps))
+    kv = q if key_value is None else key_value.replace(
+        x=_norm(sd, f'{name}.norm1', key_value.x, eps))
     kv_x, score = reduce_key_value(sd, f'{name}.attn', kv, q.map_size, sr_ratio, kv_reduction,
                                    cr_target)
     x = x + attention(sd, f'{name}.attn', q.x, kv_x, num_heads, score)
@@ -131,7 +154,11 @@ def tc_block(sd: StateDict, name: str, query: TokenSet, key_value: Optional[Toke
     return query.replace(x=x + _linear(sd, f'{name}.mlp.fc2', h))
 
 
-def ctm(sd: StateDict, name: str, tokens: TokenSet, num_parts: int = 1, k: int = 5,
+def ctm(sd: StateDict,
+        name: str,
+        tokens: TokenSet,
+        num_parts: int = 1,
+        k: int = 5,
         ratio: float = 0.25):
     """Clustering-based Token Merge (CVPR Fig. 3, TPAMI section 3.2.1).
 
@@ -149,9 +176,13 @@ def ctm(sd: StateDict, name: str, tokens: TokenSet, num_parts: int = 1, k: int =
     return merged, source
 
 
-def backbone(sd: StateDict, img: Tensor, num_heads: Sequence[int] = (1, 2, 5, 8),
-             sr_ratios: Sequence[int] = (8, 4, 2, 1), num_parts: Sequence[int] = (1, 1, 1),
-             k: int = 5, ratio: float = 0.25) -> List[TokenSet]:
+def backbone(sd: StateDict,
+             img: Tensor,
+             num_heads: Sequence[int] = (1, 2, 5, 8),
+             sr_ratios: Sequence[int] = (8, 4, 2, 1),
+             num_parts: Sequence[int] = (1, 1, 1),
+             k: int = 5,
+             ratio: float = 0.25) -> List[TokenSet]:
     """TCFormer backbone: the four stages' token sets (after the stage norms).
 
     Args:
@@ -161,7 +192,10 @@ def backbone(sd: StateDict, img: Tensor, num_heads: Sequence[int] = (1, 2, 5, 8)
         num_heads, sr_ratios: Per stage. num_parts: Per CTM ((1, 1, 1): TCFormerV1;
             (16, 4, 1): TCFormerV2).
     """
-    x = F.conv2d(img, sd['patch_embed1.proj.weight'], sd['patch_embed1.proj.bias'], stride=4,
+    x = F.conv2d(img,
+                 sd['patch_embed1.proj.weight'],
+                 sd['patch_embed1.proj.bias'],
+                 stride=4,
                  padding=3)
     map_size = tuple(x.shape[-2:])
     x = _norm(sd, 'patch_embed1.norm', x.flatten(2).transpose(1, 2), DEFAULT_EPS)
@@ -180,8 +214,11 @@ def backbone(sd: StateDict, img: Tensor, num_heads: Sequence[int] = (1, 2, 5, 8)
     return outs
 
 
-def mta(sd: StateDict, levels: Sequence[TokenSet], num_heads: Sequence[int] = (4, 4, 4, 4),
-        sr_ratios: Sequence[int] = (8, 4, 2, 1), kv_reduction: str = 'pool') -> List[Tensor]:
+def mta(sd: StateDict,
+        levels: Sequence[TokenSet],
+        num_heads: Sequence[int] = (4, 4, 4, 4),
+        sr_ratios: Sequence[int] = (8, 4, 2, 1),
+        kv_reduction: str = 'pool') -> List[Tensor]:
     """MTA neck (CVPR section 3.4; CR-MTA with ``kv_reduction='cr'``, TPAMI section 3.2.2).
 
     1x1 lateral convs, then top-down: level i += its upper level carried into level i's token
@@ -200,10 +237,16 @@ def mta(sd: StateDict, levels: Sequence[TokenSet], num_heads: Sequence[int] = (4
         x = F.linear(tokens.x, weight.flatten(1), sd[f'lateral_convs.{i}.conv.bias'])
         lateral.append(tokens.replace(x=x, score=None))
     for i in range(len(lateral) - 2, -1, -1):
-        up = lateral[i].replace(x=lateral[i].x + reference.token2token(lateral[i + 1],
-                                                                       lateral[i]))
-        lateral[i] = tc_block(sd, f'merge_blocks.{i}', up, None, num_heads[i], sr_ratios[i],
-                              kv_reduction, DEFAULT_EPS, cr_target=lateral[-1])
+        up = lateral[i].replace(x=lateral[i].x + reference.token2token(lateral[i + 1], lateral[i]))
+        lateral[i] = tc_block(sd,
+                              f'merge_blocks.{i}',
+                              up,
+                              None,
+                              num_heads[i],
+                              sr_ratios[i],
+                              kv_reduction,
+                              DEFAULT_EPS,
+                              cr_target=lateral[-1])
     return [reference.token2map(tokens) for tokens in lateral]
 
 
@@ -216,6 +259,7 @@ def classifier(sd: StateDict, img: Tensor, **kwargs) -> Tensor:
 def whole_body_heatmaps(sd: StateDict, img: Tensor, **kwargs) -> Tensor:
     """Released whole-body model (mmpose 0.x layout, keys ``backbone.``, ``neck.``,
     ``keypoint_head.``): TCFormer, MTA (avg-pool reduction), a 1x1 conv on the stride-4 map."""
+
     def sub(prefix):
         return {k[len(prefix):]: v for k, v in sd.items() if k.startswith(prefix)}
 

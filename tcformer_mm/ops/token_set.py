@@ -23,7 +23,8 @@ def _as_size(value, name: str) -> Tuple[int, int]:
     return size
 
 
-def grid_to_map_index(init_grid_size: Tuple[int, int], map_size: Tuple[int, int],
+def grid_to_map_index(init_grid_size: Tuple[int, int],
+                      map_size: Tuple[int, int],
                       device=None) -> Tensor:
     """For every initial grid cell, the flat index of the map pixel that contains it.
 
@@ -72,8 +73,7 @@ class TokenSet:
     def __post_init__(self):
         # Only shape bookkeeping here: it runs in every block, so it must stay O(1).
         object.__setattr__(self, 'map_size', _as_size(self.map_size, 'map_size'))
-        object.__setattr__(self, 'init_grid_size',
-                           _as_size(self.init_grid_size, 'init_grid_size'))
+        object.__setattr__(self, 'init_grid_size', _as_size(self.init_grid_size, 'init_grid_size'))
         if self.x.dim() != 3:
             raise ValueError(f'TokenSet.x must have shape (B, N, C), got {tuple(self.x.shape)}')
         B, N, _ = self.x.shape
@@ -111,8 +111,7 @@ class TokenSet:
             ``agg_weight = 1``.
         """
         H, W = _as_size(map_size, 'map_size')
-        H0, W0 = (H, W) if init_grid_size is None else _as_size(init_grid_size,
-                                                               'init_grid_size')
+        H0, W0 = (H, W) if init_grid_size is None else _as_size(init_grid_size, 'init_grid_size')
         if x.dim() != 3 or x.shape[1] != H * W:
             raise ValueError(f'TokenSet.from_grid: x must have shape (B, H*W, C) with '
                              f'H*W = {H * W}, got {tuple(x.shape)}')
@@ -124,7 +123,10 @@ class TokenSet:
         idx_token = idx_token.unsqueeze(0).expand(B, H0 * W0).contiguous()
         weight_dtype = x.dtype if x.dtype in (torch.float32, torch.float64) else torch.float32
         agg_weight = torch.ones(B, H0 * W0, 1, device=x.device, dtype=weight_dtype)
-        return cls(x=x, map_size=(H, W), init_grid_size=(H0, W0), idx_token=idx_token,
+        return cls(x=x,
+                   map_size=(H, W),
+                   init_grid_size=(H0, W0),
+                   idx_token=idx_token,
                    agg_weight=agg_weight)
 
     def replace(self, **changes) -> 'TokenSet':

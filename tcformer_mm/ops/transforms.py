@@ -45,21 +45,20 @@ def _coalesce(key: Tensor,
     """Distinct keys of the initial grid cells (ascending), and per key its number of cells
     and, if ``agg_weight`` is given, the sum of their ``agg_weight`` (in the compute dtype, as a
     constant)."""
-    pairs, inverse, cells = torch.unique(key, sorted=True, return_inverse=True,
-                                         return_counts=True)
+    pairs, inverse, cells = torch.unique(key, sorted=True, return_inverse=True, return_counts=True)
     if agg_weight is None:
         return pairs, cells, None
     dtype = _compute_dtype(agg_weight.dtype)
     # zeros_like, not zeros(len(pairs)): a traced graph (ONNX) keeps the pair count dynamic.
-    weight = torch.zeros_like(pairs, dtype=dtype).index_add_(
-        0, inverse, agg_weight.detach().reshape(-1).to(dtype))
+    weight = torch.zeros_like(pairs,
+                              dtype=dtype).index_add_(0, inverse,
+                                                      agg_weight.detach().reshape(-1).to(dtype))
     return pairs, cells, weight
 
 
 def _normalise(weight: Tensor, target: Tensor, num: int) -> Tensor:
     """``weight`` divided by the sum over its target (``num`` targets) + :data:`EPS`."""
-    total = torch.zeros(num, device=weight.device, dtype=weight.dtype).index_add_(
-        0, target, weight)
+    total = torch.zeros(num, device=weight.device, dtype=weight.dtype).index_add_(0, target, weight)
     return weight / (total + EPS)[target]
 
 
@@ -79,7 +78,11 @@ class PairSums(NamedTuple):
     start: Tensor
 
     @classmethod
-    def by_target(cls, source: Tensor, target: Tensor, weight: Tensor, num_targets: int,
+    def by_target(cls,
+                  source: Tensor,
+                  target: Tensor,
+                  weight: Tensor,
+                  num_targets: int,
                   target_sorted: bool = False) -> 'PairSums':
         """Group the pairs by target (stably) unless ``target_sorted``."""
         if not target_sorted:
@@ -93,9 +96,13 @@ class PairSums(NamedTuple):
         pairs."""
         weight = self.weight.to(rows.dtype)
         if torch.jit.is_tracing():
-            return _sum_by_target(rows.index_select(0, self.source) * weight.unsqueeze(1),
-                                  self.target, self.start.shape[0])
-        return F.embedding_bag(self.source, rows.contiguous(), self.start, mode='sum',
+            return _sum_by_target(
+                rows.index_select(0, self.source) * weight.unsqueeze(1), self.target,
+                self.start.shape[0])
+        return F.embedding_bag(self.source,
+                               rows.contiguous(),
+                               self.start,
+                               mode='sum',
                                per_sample_weights=weight)
 
 
@@ -143,15 +150,17 @@ def token_map_pairs(tokens: TokenSet, map_size: Optional[Tuple[int, int]] = None
     B, N = tokens.x.shape[:2]
     device = tokens.idx_token.device
     num_pixels = H * W
-    pixel = (grid_to_map_index(tokens.init_grid_size, (H, W), device).unsqueeze(0)
-             + _batch_offsets(B, num_pixels, device))
+    pixel = (grid_to_map_index(tokens.init_grid_size,
+                               (H, W), device).unsqueeze(0) + _batch_offsets(B, num_pixels, device))
     pairs, cells, _ = _coalesce((pixel * N + tokens.idx_token).reshape(-1))
     pair_pixel = pairs // N
     pair_token = pair_pixel // num_pixels * N + pairs % N
     cells = cells.to(_compute_dtype(tokens.agg_weight.dtype))
-    to_map = PairSums.by_target(pair_token, pair_pixel, _normalise(cells, pair_pixel,
-                                                                   B * num_pixels),
-                                B * num_pixels, target_sorted=True)
+    to_map = PairSums.by_target(pair_token,
+                                pair_pixel,
+                                _normalise(cells, pair_pixel, B * num_pixels),
+                                B * num_pixels,
+                                target_sorted=True)
     to_tokens = PairSums.by_target(pair_pixel, pair_token, _normalise(cells, pair_token, B * N),
                                    B * N)
     return TokenMapPairs(to_map, to_tokens, (H, W), N)
@@ -172,7 +181,8 @@ def _sum_by_target(source: Tensor, index: Tensor, num: int) -> Tensor:
     return source.new_zeros((num, ) + source.shape[1:]).index_add_(0, index, source)
 
 
-def token2map(tokens: TokenSet, map_size: Optional[Tuple[int, int]] = None,
+def token2map(tokens: TokenSet,
+              map_size: Optional[Tuple[int, int]] = None,
               pairs: Optional[TokenMapPairs] = None) -> Tensor:
     """Transform tokens to a feature map.
 
@@ -201,7 +211,8 @@ def token2map(tokens: TokenSet, map_size: Optional[Tuple[int, int]] = None,
     return out.reshape(B, H, W, C).permute(0, 3, 1, 2).to(x.dtype)
 
 
-def map2token(feature_map: Tensor, tokens: TokenSet,
+def map2token(feature_map: Tensor,
+              tokens: TokenSet,
               pairs: Optional[TokenMapPairs] = None) -> Tensor:
     """Transform a feature map to the tokens of ``tokens``.
 
@@ -224,8 +235,8 @@ def map2token(feature_map: Tensor, tokens: TokenSet,
         return feature_map.flatten(2).transpose(1, 2)
 
     pairs = _get_pairs(tokens, (H, W), pairs)
-    rows = feature_map.permute(0, 2, 3, 1).reshape(B * H * W, C).to(
-        _compute_dtype(feature_map.dtype))
+    rows = feature_map.permute(0, 2, 3, 1).reshape(B * H * W,
+                                                   C).to(_compute_dtype(feature_map.dtype))
     out = pairs.to_tokens(rows)
     return out.reshape(B, N, C).to(feature_map.dtype)
 
@@ -256,14 +267,21 @@ def token2token(source: TokenSet, target: TokenSet) -> Tensor:
     idx_t = target.idx_token + _batch_offsets(B, T, device)
     pairs, _, weight = _coalesce((idx_t * (B * S) + idx_s).reshape(-1), target.agg_weight)
     pair_t, pair_s = pairs // (B * S), pairs % (B * S)
-    sums = PairSums.by_target(pair_s, pair_t, _normalise(weight, pair_t, B * T), B * T,
+    sums = PairSums.by_target(pair_s,
+                              pair_t,
+                              _normalise(weight, pair_t, B * T),
+                              B * T,
                               target_sorted=True)
     out = sums(x.reshape(B * S, C).to(_compute_dtype(x.dtype)))
     return out.reshape(B, T, C).to(x.dtype)
 
 
-def merge_tokens(tokens: TokenSet, idx_cluster: Tensor, num_clusters: int,
-                 token_weight: Optional[Tensor], map_size: Tuple[int, int], *,
+def merge_tokens(tokens: TokenSet,
+                 idx_cluster: Tensor,
+                 num_clusters: int,
+                 token_weight: Optional[Tensor],
+                 map_size: Tuple[int, int],
+                 *,
                  score: Optional[Tensor] = None) -> TokenSet:
     """Merge the tokens of every cluster into one token (eq. 3 of the TPAMI paper).
 
@@ -299,8 +317,12 @@ def merge_tokens(tokens: TokenSet, idx_cluster: Tensor, num_clusters: int,
             raise ValueError('merge_tokens: give token_weight or score, not both')
         # fp32 even under autocast: exp of a bf16 score loses most of its precision.
         log_weight = score.reshape(B * N, 1).to(dtype)
-        cluster_max = log_weight.new_full((B * num_clusters, 1), float('-inf')).scatter_reduce(
-            0, idx.unsqueeze(1), log_weight.detach(), reduce='amax', include_self=True)
+        cluster_max = log_weight.new_full((B * num_clusters, 1),
+                                          float('-inf')).scatter_reduce(0,
+                                                                        idx.unsqueeze(1),
+                                                                        log_weight.detach(),
+                                                                        reduce='amax',
+                                                                        include_self=True)
         weight = (log_weight - cluster_max[idx]).exp()
         # An empty cluster has max -inf: its eps term is inf and no token reads it.
         eps = (math.log(EPS) - cluster_max).exp()
@@ -319,6 +341,8 @@ def merge_tokens(tokens: TokenSet, idx_cluster: Tensor, num_clusters: int,
     idx_token = idx_cluster.reshape(-1)[idx_old].reshape(B, -1)
     agg_weight = tokens.agg_weight.to(dtype) * norm_weight[idx_old].reshape(B, -1, 1)
 
-    return TokenSet(x=x_merged.reshape(B, num_clusters, C).to(x.dtype), map_size=map_size,
-                    init_grid_size=tokens.init_grid_size, idx_token=idx_token,
+    return TokenSet(x=x_merged.reshape(B, num_clusters, C).to(x.dtype),
+                    map_size=map_size,
+                    init_grid_size=tokens.init_grid_size,
+                    idx_token=idx_token,
                     agg_weight=agg_weight)

@@ -53,10 +53,10 @@ def setup_cpu_distributed(cfg):
     if not torch_dist.is_initialized():
         timeout = dist_cfg.get('timeout', 1800)
         torch_dist.init_process_group(backend='gloo', timeout=timedelta(seconds=timeout))
-    wrapper = cfg.get('model_wrapper_cfg') or dict(
-        type='MMDistributedDataParallel',
-        broadcast_buffers=False,
-        find_unused_parameters=cfg.get('find_unused_parameters', False))
+    wrapper = cfg.get('model_wrapper_cfg') or dict(type='MMDistributedDataParallel',
+                                                   broadcast_buffers=False,
+                                                   find_unused_parameters=cfg.get(
+                                                       'find_unused_parameters', False))
     wrapper_type = MODEL_WRAPPERS.get(wrapper.get('type', 'MMDistributedDataParallel'))
     if isinstance(wrapper_type, type) and issubclass(wrapper_type,
                                                      torch.nn.parallel.DistributedDataParallel):
@@ -84,7 +84,7 @@ def enable_auto_scale_lr(cfg):
 
 
 def set_resume(cfg, resume):
-    """``--resume`` alone resumes from the latest checkpoint of the work dir; with a path, from it."""
+    """``--resume`` alone: from the latest checkpoint of the work dir; with a path: from it."""
     if resume == 'auto':
         cfg.resume = True
         cfg.load_from = None

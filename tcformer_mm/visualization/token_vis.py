@@ -15,8 +15,12 @@ from torch import nn
 
 from tcformer_mm.ops import TokenSet
 
+#: A colour in the image's channel order, or None for no border.
+Color = Optional[Sequence[int]]
 
-def token_label_map(tokens: TokenSet, image_size: Tuple[int, int],
+
+def token_label_map(tokens: TokenSet,
+                    image_size: Tuple[int, int],
                     batch_index: int = 0) -> np.ndarray:
     """The token of every image pixel.
 
@@ -69,9 +73,8 @@ def token_borders(labels: np.ndarray) -> np.ndarray:
     return border
 
 
-def draw_token_regions(image: np.ndarray,
-                       labels: np.ndarray,
-                       border_color: Optional[Sequence[int]] = (0, 0, 0)) -> np.ndarray:
+def draw_token_regions(image: np.ndarray, labels: np.ndarray,
+                       border_color: Color = (0, 0, 0)) -> np.ndarray:
     """Paint every token's region in its mean colour and draw the token borders.
 
     Args:
@@ -117,7 +120,8 @@ def token_density(labels: np.ndarray, num_tokens: Optional[int] = None) -> np.nd
     return (labels.size / N / area[inverse.reshape(-1)]).reshape(labels.shape)
 
 
-def draw_density(image: np.ndarray, densities: Sequence[np.ndarray],
+def draw_density(image: np.ndarray,
+                 densities: Sequence[np.ndarray],
                  alpha: float = 0.6) -> np.ndarray:
     """A heat map of the token density over the image (red: many small tokens).
 
@@ -153,7 +157,9 @@ def stage_tokens(backbone: nn.Module, inputs: torch.Tensor) -> List[TokenSet]:
     Returns:
         list[TokenSet]: One per stage.
     """
-    missing = [a for a in ('out_indices', 'output_format', 'num_stages') if not hasattr(backbone, a)]
+    missing = [
+        a for a in ('out_indices', 'output_format', 'num_stages') if not hasattr(backbone, a)
+    ]
     if missing:
         raise TypeError(f'token visualization needs a TCFormer backbone, got '
                         f'{type(backbone).__name__} (no {missing})')
@@ -172,7 +178,7 @@ def stage_tokens(backbone: nn.Module, inputs: torch.Tensor) -> List[TokenSet]:
 def token_pictures(image: np.ndarray,
                    tokens: Sequence[TokenSet],
                    batch_index: int = 0,
-                   border_color: Optional[Sequence[int]] = (0, 0, 0)) -> dict:
+                   border_color: Color = (0, 0, 0)) -> dict:
     """Everything the tool and the hook draw for one image.
 
     Args:
@@ -191,11 +197,12 @@ def token_pictures(image: np.ndarray,
     labels = [token_label_map(t, size, batch_index) for t in tokens]
     regions = [draw_token_regions(image, lab, border_color) for lab in labels]
     dynamic = [i for i, t in enumerate(tokens) if not t.is_grid] or list(range(len(tokens)))
-    density = draw_density(image, [token_density(labels[i], tokens[i].num_tokens)
-                                   for i in dynamic])
+    density = draw_density(image, [token_density(labels[i], tokens[i].num_tokens) for i in dynamic])
     gap = np.full((size[0], 4, 3), 255, dtype=np.uint8)
     row = [image]
     for picture in regions + [density]:
         row += [gap, picture]
-    return dict(labels=labels, regions=regions, density=density,
+    return dict(labels=labels,
+                regions=regions,
+                density=density,
                 summary=np.concatenate(row, axis=1))

@@ -11,13 +11,13 @@ def random_tokens(B=2, H0=9, W0=7, N=11, C=5, map_size=(4, 3), seed=0, dtype=tor
     g = torch.Generator().manual_seed(seed)
     N0 = H0 * W0
     idx = torch.stack([
-        torch.cat([torch.arange(N), torch.randint(0, N, (N0 - N, ), generator=g)])
-        [torch.randperm(N0, generator=g)] for _ in range(B)
+        torch.cat([torch.arange(N), torch.randint(0, N, (N0 - N, ),
+                                                  generator=g)])[torch.randperm(N0, generator=g)]
+        for _ in range(B)
     ])
     agg = (torch.rand(B, N0, 1, generator=g, dtype=dtype) * 5 - 4.6).exp() * 3
     x = torch.randn(B, N, C, generator=g, dtype=dtype)
-    return TokenSet(x=x, map_size=map_size, init_grid_size=(H0, W0), idx_token=idx,
-                    agg_weight=agg)
+    return TokenSet(x=x, map_size=map_size, init_grid_size=(H0, W0), idx_token=idx, agg_weight=agg)
 
 
 def close(a, b, tol=1e-9):
@@ -26,7 +26,9 @@ def close(a, b, tol=1e-9):
 
 def test_reference_map2token_hand_example():
     # Init grid 2x4; token 0 has cells 0, 1, 4; on a 1x2 map cells 0, 1, 4 lie in pixel 0.
-    tokens = TokenSet(x=torch.zeros(1, 3, 1), map_size=(1, 2), init_grid_size=(2, 4),
+    tokens = TokenSet(x=torch.zeros(1, 3, 1),
+                      map_size=(1, 2),
+                      init_grid_size=(2, 4),
                       idx_token=torch.tensor([[0, 0, 1, 2, 0, 1, 1, 2]]),
                       agg_weight=torch.tensor([.5, .25, 1., .6, .25, .3, .7, .4]).view(1, 8, 1))
     fmap = torch.tensor([[[[1., 10.]]]])
@@ -83,8 +85,11 @@ def test_merge_is_the_released_eq3(shift):
 def test_merge_score_and_weight_are_exclusive():
     tokens = random_tokens()
     with pytest.raises(ValueError, match='token_weight or score'):
-        merge_tokens(tokens, torch.zeros(2, 11, dtype=torch.long), 1, torch.ones(2, 11, 1),
-                     (1, 1), score=torch.zeros(2, 11, 1))
+        merge_tokens(tokens,
+                     torch.zeros(2, 11, dtype=torch.long),
+                     1,
+                     torch.ones(2, 11, 1), (1, 1),
+                     score=torch.zeros(2, 11, 1))
 
 
 def clustered_features(B, N, C, seed):
@@ -93,8 +98,10 @@ def clustered_features(B, N, C, seed):
     centres = torch.randn(B, 6, C, generator=g, dtype=torch.float64) * 3
     member = torch.randint(0, 6, (B, N), generator=g)
     spread = torch.rand(B, N, 1, generator=g, dtype=torch.float64) + 0.2
-    return torch.gather(centres, 1, member.unsqueeze(-1).expand(B, N, C)) + spread * torch.randn(
-        B, N, C, generator=g, dtype=torch.float64)
+    return torch.gather(
+        centres, 1,
+        member.unsqueeze(-1).expand(
+            B, N, C)) + spread * torch.randn(B, N, C, generator=g, dtype=torch.float64)
 
 
 @pytest.mark.parametrize('N', [7, 40, 300])

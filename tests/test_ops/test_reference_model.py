@@ -8,8 +8,8 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 from tcformer_mm.analysis.fidelity import compare_stages, trained_like_
-from tcformer_mm.models import MTA, TCFormer
 from tcformer_mm.checkpoint import tcformer_pose_convert
+from tcformer_mm.models import MTA, TCFormer
 from tcformer_mm.ops import TokenSet, reference_model
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,8 +29,11 @@ def trained_like_backbone(arch, seed=0, dtype=torch.float64):
 
 
 def reference_stages(model, img):
-    return reference_model.backbone(model.state_dict(), img, num_heads=model.num_heads,
-                                    sr_ratios=model.sr_ratios, num_parts=model.num_parts)
+    return reference_model.backbone(model.state_dict(),
+                                    img,
+                                    num_heads=model.num_heads,
+                                    sr_ratios=model.sr_ratios,
+                                    num_parts=model.num_parts)
 
 
 @pytest.mark.parametrize('arch', ['v1-light', 'v2-tiny'])
@@ -64,15 +67,19 @@ def test_trained_like_weights_make_scores_vary():
     """The check is only meaningful if eq. 3's weights vary within clusters."""
     model = trained_like_backbone('v1-light')
     with torch.no_grad():
-        _, source = model.ctm1(TokenSet.from_grid(torch.randn(1, 16 * 20, 64,
-                                                              dtype=torch.float64), (16, 20)))
+        _, source = model.ctm1(
+            TokenSet.from_grid(torch.randn(1, 16 * 20, 64, dtype=torch.float64), (16, 20)))
     weight = source.score.exp()
     assert weight.max() / weight.min() > 10
 
 
 def trained_like_neck(kv_reduction, seed=0):
     torch.manual_seed(seed)
-    neck = MTA([64, 128, 320, 512], 32, num_outs=4, num_heads=2, mlp_ratios=2,
+    neck = MTA([64, 128, 320, 512],
+               32,
+               num_outs=4,
+               num_heads=2,
+               mlp_ratios=2,
                kv_reduction=kv_reduction)
     neck.init_weights()
     return trained_like_(neck, seed).eval().double()
@@ -86,7 +93,9 @@ def test_mta(kv_reduction, arch):
     with torch.no_grad():
         stages = backbone(images((61, 93)))
         ours = neck(stages)
-        ref = reference_model.mta(neck.state_dict(), stages, num_heads=[2] * 4,
+        ref = reference_model.mta(neck.state_dict(),
+                                  stages,
+                                  num_heads=[2] * 4,
                                   kv_reduction=kv_reduction)
     for a, b in zip(ours, ref):
         torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-9)
@@ -124,7 +133,8 @@ def test_released_classification_checkpoint(tmp_path):
     source = trained_like_backbone('v1-light', seed=2)
     released = released_classification_file(source, tmp_path / 'tcformer_light.pth')
     model = TCFormer(arch='v1-light',
-                     init_cfg=dict(type='Pretrained', checkpoint=str(tmp_path / 'tcformer_light.pth')))
+                     init_cfg=dict(type='Pretrained',
+                                   checkpoint=str(tmp_path / 'tcformer_light.pth')))
     model.init_weights()
     model.eval().double()
     sd = {k: v.double() for k, v in released.items()}
@@ -161,7 +171,6 @@ def test_released_whole_body_checkpoint(port):
     img = images((64, 48), seed=3)
     with torch.no_grad():
         ours = model.head(model.extract_feat(img))
-        ref = reference_model.whole_body_heatmaps({k: v.double() for k, v in released.items()},
-                                                  img)
+        ref = reference_model.whole_body_heatmaps({k: v.double() for k, v in released.items()}, img)
     assert ours.shape == ref.shape == (2, 133, 16, 12)
     torch.testing.assert_close(ours, ref, rtol=1e-9, atol=1e-9)

@@ -15,7 +15,10 @@ def merged_example(dtype=torch.float32, C=3):
     x = torch.randn(1, 3, C, dtype=dtype)
     idx_token = torch.tensor([[0, 0, 1, 2, 0, 1, 1, 2]])
     agg_weight = torch.tensor([.5, .25, 1., .6, .25, .3, .7, .4], dtype=dtype).reshape(1, 8, 1)
-    return TokenSet(x=x, map_size=(1, 2), init_grid_size=(2, 4), idx_token=idx_token,
+    return TokenSet(x=x,
+                    map_size=(1, 2),
+                    init_grid_size=(2, 4),
+                    idx_token=idx_token,
                     agg_weight=agg_weight)
 
 
@@ -23,20 +26,23 @@ def random_merged(B=2, H0=6, W0=5, N=7, C=4, dtype=torch.float64, map_size=(3, 3
     """Random token sets: every image its own assignment of cells to N tokens (all used)."""
     g = torch.Generator().manual_seed(seed)
     N0 = H0 * W0
-    idx = torch.stack([torch.cat([torch.arange(N), torch.randint(0, N, (N0 - N, ), generator=g)])
-                       [torch.randperm(N0, generator=g)] for _ in range(B)])
+    idx = torch.stack([
+        torch.cat([torch.arange(N), torch.randint(0, N, (N0 - N, ),
+                                                  generator=g)])[torch.randperm(N0, generator=g)]
+        for _ in range(B)
+    ])
     agg = torch.rand(B, N0, 1, generator=g, dtype=dtype) + 0.1
     x = torch.randn(B, N, C, generator=g, dtype=dtype)
-    return TokenSet(x=x, map_size=map_size, init_grid_size=(H0, W0), idx_token=idx,
-                    agg_weight=agg)
+    return TokenSet(x=x, map_size=map_size, init_grid_size=(H0, W0), idx_token=idx, agg_weight=agg)
 
 
 def test_grid_to_map_index():
-    assert grid_to_map_index((4, 4), (2, 2)).tolist() == [0, 0, 1, 1, 0, 0, 1, 1,
-                                                          2, 2, 3, 3, 2, 2, 3, 3]
+    assert grid_to_map_index((4, 4),
+                             (2, 2)).tolist() == [0, 0, 1, 1, 0, 0, 1, 1, 2, 2, 3, 3, 2, 2, 3, 3]
     # floor(r * H / H0): 5 rows onto 2 -> [0, 0, 0, 1, 1]; 3 columns onto 3 -> identity.
-    assert grid_to_map_index((5, 3), (2, 3)).reshape(5, 3).tolist() == [
-        [0, 1, 2], [0, 1, 2], [0, 1, 2], [3, 4, 5], [3, 4, 5]]
+    assert grid_to_map_index((5, 3), (2, 3)).reshape(5, 3).tolist() == [[0, 1, 2], [0, 1, 2],
+                                                                        [0, 1, 2], [3, 4, 5],
+                                                                        [3, 4, 5]]
 
 
 def test_grid_round_trip_is_identity():
@@ -53,7 +59,10 @@ def test_round_trip_general_path():
     x = torch.randn(2, 12, 3, dtype=torch.float64)
     r, c = torch.meshgrid(torch.arange(8), torch.arange(6), indexing='ij')
     idx = ((r // 2) * 3 + c // 2).reshape(1, -1).expand(2, -1)
-    tokens = TokenSet(x=x, map_size=(4, 3), init_grid_size=(8, 6), idx_token=idx,
+    tokens = TokenSet(x=x,
+                      map_size=(4, 3),
+                      init_grid_size=(8, 6),
+                      idx_token=idx,
                       agg_weight=torch.full((2, 48, 1), 0.25, dtype=torch.float64))
     fmap = token2map(tokens)
     # Up to the released "+ 1e-6" of every normaliser (4 cells per pixel and per token).
@@ -91,8 +100,11 @@ def test_map2token_hand_example():
 def test_merge_tokens_hand_example():
     x = torch.randn(1, 4, 3)
     grid = TokenSet.from_grid(x, (2, 2))
-    merged = merge_tokens(grid, torch.tensor([[0, 1, 0, 1]]), 2,
-                          torch.tensor([1., 3., 1., 1.]).reshape(1, 4, 1), map_size=(1, 1))
+    merged = merge_tokens(grid,
+                          torch.tensor([[0, 1, 0, 1]]),
+                          2,
+                          torch.tensor([1., 3., 1., 1.]).reshape(1, 4, 1),
+                          map_size=(1, 1))
     m = merged.x[0]
     torch.testing.assert_close(m[0], (x[0, 0] + x[0, 2]) / 2)
     torch.testing.assert_close(m[1], (3 * x[0, 1] + x[0, 3]) / 4)
@@ -106,7 +118,10 @@ def test_merge_tokens_hand_example():
     torch.testing.assert_close(fmap[:, 1, 1], m[1])
     torch.testing.assert_close(token2map(merged)[0, :, 0, 0], (m[0] + m[1]) / 2)
     # A second merge composes idx_token and agg_weight.
-    again = merge_tokens(merged, torch.tensor([[0, 0]]), 1, torch.tensor([[[1.], [3.]]]),
+    again = merge_tokens(merged,
+                         torch.tensor([[0, 0]]),
+                         1,
+                         torch.tensor([[[1.], [3.]]]),
                          map_size=(1, 1))
     assert again.idx_token.tolist() == [[0, 0, 0, 0]]
     torch.testing.assert_close(
@@ -140,16 +155,19 @@ def test_batch_with_different_clusterings_equals_single_images():
     tokens = random_merged(B=3, dtype=torch.float32)
     target = random_merged(B=3, N=11, dtype=torch.float32, seed=1)
     fmap = torch.randn(3, 4, 4, 2)
-    idx_cluster = torch.tensor([[0, 1, 2, 0, 1, 2, 0], [2, 2, 1, 1, 0, 0, 0],
-                                [1, 0, 1, 0, 1, 0, 2]])
+    idx_cluster = torch.tensor([[0, 1, 2, 0, 1, 2, 0], [2, 2, 1, 1, 0, 0, 0], [1, 0, 1, 0, 1, 0,
+                                                                               2]])
     weight = torch.rand(3, 7, 1) + 0.5
     batched = (token2map(tokens), map2token(fmap, tokens), token2token(tokens, target),
                merge_tokens(tokens, idx_cluster, 3, weight, (2, 2)))
     for b in range(3):
-        one = TokenSet(x=tokens.x[b:b + 1], map_size=tokens.map_size,
-                       init_grid_size=tokens.init_grid_size, idx_token=tokens.idx_token[b:b + 1],
+        one = TokenSet(x=tokens.x[b:b + 1],
+                       map_size=tokens.map_size,
+                       init_grid_size=tokens.init_grid_size,
+                       idx_token=tokens.idx_token[b:b + 1],
                        agg_weight=tokens.agg_weight[b:b + 1])
-        one_t = target.replace(x=target.x[b:b + 1], idx_token=target.idx_token[b:b + 1],
+        one_t = target.replace(x=target.x[b:b + 1],
+                               idx_token=target.idx_token[b:b + 1],
                                agg_weight=target.agg_weight[b:b + 1])
         torch.testing.assert_close(token2map(one)[0], batched[0][b])
         torch.testing.assert_close(map2token(fmap[b:b + 1], one)[0], batched[1][b])

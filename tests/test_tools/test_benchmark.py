@@ -21,8 +21,10 @@ def _rows(stdout):
 
 @pytest.mark.parametrize('extra', [['--no-memory', '--steady-malloc'], []])
 def test_benchmark_prints_medians_ratio_and_memory(extra):
-    out = run_tool([TOOL, 'v2-tiny', '--reference', 'pvtv2-b0', '--shape', '64', '64',
-                    '--warmup', '1', '--repeats', '2'] + extra).stdout
+    out = run_tool([
+        TOOL, 'v2-tiny', '--reference', 'pvtv2-b0', '--shape', '64', '64', '--warmup', '1',
+        '--repeats', '2'
+    ] + extra).stdout
     rows = _rows(out)
     assert set(rows) == {'v2-tiny', 'pvtv2-b0'}
     params = sum(p.numel() for p in TCFormer(arch='v2-tiny').parameters()) / 1e6

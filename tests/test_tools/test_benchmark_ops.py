@@ -9,10 +9,14 @@ from tcformer_mm.ops import token_map_pairs
 
 
 def test_benchmark_ops_rows_describe_the_models_token_sets():
-    out = run_tool(['tools/analysis_tools/benchmark_ops.py', 'v2-tiny', '--shape', '64', '64',
-                    '--warmup', '0', '--repeats', '1']).stdout
-    rows = {m[1].strip(): (m[2].strip(), float(m[3]))
-            for m in re.finditer(r'^(\S.{29})(.{44})\s*([\d.]+)$', out, re.M)}
+    out = run_tool([
+        'tools/analysis_tools/benchmark_ops.py', 'v2-tiny', '--shape', '64', '64', '--warmup', '0',
+        '--repeats', '1'
+    ]).stdout
+    rows = {
+        m[1].strip(): (m[2].strip(), float(m[3]))
+        for m in re.finditer(r'^(\S.{29})(.{44})\s*([\d.]+)$', out, re.M)
+    }
     torch.manual_seed(0)
     stages = TCFormer(arch='v2-tiny').eval()(torch.randn(1, 3, 64, 64))
     # CTM i clusters stage i's tokens at stage i+1's width, in the arch's parts.

@@ -4,8 +4,7 @@ import pickle
 import re
 
 import pytest
-
-from conftest import ROOT, data_root_options, free_port, run_tool
+from conftest import data_root_options, free_port, run_tool
 
 CONFIG = 'configs/tiny/resnet18_1xb16_tiny-cls.py'
 
@@ -19,13 +18,15 @@ def scalars(work_dir):
 @pytest.mark.timeout(900)
 def test_dist_train_resume_test(tiny_data, tmp_path):
     work_dir = tmp_path / 'work'
-    opts = data_root_options(tiny_data / 'imagenet') + [
-        'train_cfg.max_epochs=1'] + [
-            f'{split}_dataloader.{key}' for split in ('train', 'val', 'test')
-            for key in ('num_workers=0', 'persistent_workers=False')]
+    opts = data_root_options(tiny_data / 'imagenet') + ['train_cfg.max_epochs=1'] + [
+        f'{split}_dataloader.{key}' for split in ('train', 'val', 'test')
+        for key in ('num_workers=0', 'persistent_workers=False')
+    ]
     env = dict(PORT=str(free_port()))
-    run_tool(['tools/dist_train.sh', CONFIG, '2', '--work-dir', str(work_dir), '--cfg-options',
-              *opts], env=env)
+    run_tool(
+        ['tools/dist_train.sh', CONFIG, '2', '--work-dir',
+         str(work_dir), '--cfg-options', *opts],
+        env=env)
     assert (work_dir / 'epoch_1.pth').exists()
     first = [s for s in scalars(work_dir) if 'loss' in s]
     assert first, 'no training iteration was logged'
@@ -33,8 +34,11 @@ def test_dist_train_resume_test(tiny_data, tmp_path):
 
     opts[opts.index('train_cfg.max_epochs=1')] = 'train_cfg.max_epochs=2'
     env = dict(PORT=str(free_port()))
-    result = run_tool(['tools/dist_train.sh', CONFIG, '2', '--work-dir', str(work_dir), '--resume',
-                       '--cfg-options', *opts], env=env)
+    result = run_tool([
+        'tools/dist_train.sh', CONFIG, '2', '--work-dir',
+        str(work_dir), '--resume', '--cfg-options', *opts
+    ],
+                      env=env)
     out = result.stdout + result.stderr
     assert 'gloo' in out
     assert re.search(r'resumed epoch: 1, iter: \d+', out), out[-3000:]
@@ -43,9 +47,14 @@ def test_dist_train_resume_test(tiny_data, tmp_path):
     assert resumed and resumed[0]['iter'] > last_iter and resumed[0]['epoch'] == 2
 
     env = dict(PORT=str(free_port()))
-    result = run_tool(['tools/dist_test.sh', CONFIG, str(work_dir / 'epoch_2.pth'), '2',
-                       '--work-dir', str(tmp_path / 'test'), '--show-dir', str(tmp_path / 'painted'),
-                       '--out', str(tmp_path / 'preds.pkl'), '--cfg-options', *opts], env=env)
+    result = run_tool([
+        'tools/dist_test.sh', CONFIG,
+        str(work_dir / 'epoch_2.pth'), '2', '--work-dir',
+        str(tmp_path / 'test'), '--show-dir',
+        str(tmp_path / 'painted'), '--out',
+        str(tmp_path / 'preds.pkl'), '--cfg-options', *opts
+    ],
+                      env=env)
     out = result.stdout + result.stderr
     match = re.search(r'accuracy/top1: ([\d.]+)', out)
     assert match, out[-3000:]

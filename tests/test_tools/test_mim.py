@@ -29,18 +29,28 @@ def installed(tmp_path_factory):
     for name in ('setup.py', 'setup.cfg', 'README.md', 'model-index.yml'):
         shutil.copy(ROOT / name, src / name)
     pip = [sys.executable, '-m', 'pip', '--disable-pip-version-check', '-q']
-    subprocess.run(pip + ['wheel', '.', '--no-deps', '--no-build-isolation', '-w',
-                          str(tmp / 'wheel')], cwd=src, check=True, capture_output=True)
+    subprocess.run(pip +
+                   ['wheel', '.', '--no-deps', '--no-build-isolation', '-w',
+                    str(tmp / 'wheel')],
+                   cwd=src,
+                   check=True,
+                   capture_output=True)
     wheel, = (tmp / 'wheel').glob('tcformer_mm-*.whl')
     site = tmp / 'site'
-    subprocess.run(pip + ['install', '--no-deps', '--target', str(site), str(wheel)],
-                   check=True, capture_output=True)
+    subprocess.run(pip + ['install', '--no-deps', '--target',
+                          str(site), str(wheel)],
+                   check=True,
+                   capture_output=True)
     return site
 
 
 def run_mim(args, site, cwd):
     env = dict(os.environ, PYTHONPATH=str(site), PYTHONUNBUFFERED='1')
-    result = subprocess.run([MIM] + args, cwd=cwd, env=env, capture_output=True, text=True,
+    result = subprocess.run([MIM] + args,
+                            cwd=cwd,
+                            env=env,
+                            capture_output=True,
+                            text=True,
                             timeout=600)
     assert result.returncode == 0, f'mim {args[0]} failed:\n{result.stdout[-4000:]}\n' \
                                    f'{result.stderr[-4000:]}'
@@ -60,8 +70,11 @@ def test_wheel_carries_configs_tools_and_model_index(installed):
         assert (mim_dir / metafile).is_file(), metafile
     # The installed package is the one Python imports with this PYTHONPATH.
     out = subprocess.run([sys.executable, '-c', 'import tcformer_mm; print(tcformer_mm.__file__)'],
-                         env=dict(os.environ, PYTHONPATH=str(installed)), cwd=installed.parent,
-                         capture_output=True, text=True, check=True).stdout
+                         env=dict(os.environ, PYTHONPATH=str(installed)),
+                         cwd=installed.parent,
+                         capture_output=True,
+                         text=True,
+                         check=True).stdout
     assert out.strip() == str(installed / 'tcformer_mm' / '__init__.py')
 
 
@@ -74,18 +87,23 @@ def test_model_index_lists_every_metafile():
 
 def test_mim_train_and_test_resolve_installed_configs(installed, tmp_path):
     data = tmp_path / 'data'
-    run_tool(['tools/dataset_converters/make_tiny_datasets.py', '--out', str(data), '--only',
-              'imagenet', '--num-train', '16', '--num-val', '8'])
-    options = [f'{split}_dataloader.{key}'
-               for split in ('train', 'val', 'test')
-               for key in (f'dataset.data_root={data / "imagenet"}', 'num_workers=0',
-                           'persistent_workers=False')]
+    run_tool([
+        'tools/dataset_converters/make_tiny_datasets.py', '--out',
+        str(data), '--only', 'imagenet', '--num-train', '16', '--num-val', '8'
+    ])
+    options = [
+        f'{split}_dataloader.{key}' for split in ('train', 'val', 'test')
+        for key in (f'dataset.data_root={data / "imagenet"}', 'num_workers=0',
+                    'persistent_workers=False')
+    ]
     work_dir = tmp_path / 'work'
     cwd = tmp_path / 'elsewhere'  # no configs/ or tools/ here: mim must find them
     cwd.mkdir()
-    out = run_mim(['train', 'tcformer_mm', TINY_CONFIG, '--work-dir', str(work_dir),
-                   '--cfg-options', 'train_cfg.max_epochs=1', 'train_cfg.val_interval=1',
-                   *options], installed, cwd)
+    out = run_mim([
+        'train', 'tcformer_mm', TINY_CONFIG, '--work-dir',
+        str(work_dir), '--cfg-options', 'train_cfg.max_epochs=1', 'train_cfg.val_interval=1',
+        *options
+    ], installed, cwd)
     mim_dir = installed / 'tcformer_mm' / '.mim'
     assert f'will use {mim_dir}/configs/tiny/{TINY_CONFIG} instead' in out
     assert f'{mim_dir}/tools/train.py' in out
@@ -93,9 +111,11 @@ def test_mim_train_and_test_resolve_installed_configs(installed, tmp_path):
     checkpoint = work_dir / 'epoch_1.pth'
     assert checkpoint.is_file()
 
-    out = run_mim(['test', 'tcformer_mm', TINY_CONFIG, '--checkpoint', str(checkpoint),
-                   '--work-dir', str(tmp_path / 'test'), '--cfg-options', *options],
-                  installed, cwd)
+    out = run_mim([
+        'test', 'tcformer_mm', TINY_CONFIG, '--checkpoint',
+        str(checkpoint), '--work-dir',
+        str(tmp_path / 'test'), '--cfg-options', *options
+    ], installed, cwd)
     assert f'{mim_dir}/tools/test.py' in out
     assert 'Epoch(test) [1/1]' in out and 'accuracy/top1' in out
 
@@ -103,8 +123,10 @@ def test_mim_train_and_test_resolve_installed_configs(installed, tmp_path):
 def test_mim_search_lists_the_model_zoo(installed, tmp_path):
     out = run_mim(['search', 'tcformer_mm'], installed, tmp_path)
     index = yaml.safe_load((ROOT / 'model-index.yml').read_text())
-    models = [m for metafile in index['Import']
-              for m in yaml.safe_load((ROOT / metafile).read_text())['Models']]
+    models = [
+        m for metafile in index['Import']
+        for m in yaml.safe_load((ROOT / metafile).read_text())['Models']
+    ]
     assert models
     for model in models:
         assert f'config id: {model["Name"]}' in out
@@ -116,8 +138,12 @@ def test_editable_install_resolves_through_mim():
     code = ('from mim.utils import get_installed_path; '
             'print(get_installed_path("tcformer_mm"))')
     env = {k: v for k, v in os.environ.items() if k != 'PYTHONPATH'}
-    out = subprocess.run([sys.executable, '-c', code], cwd='/', env=env, capture_output=True,
-                         text=True, check=True).stdout.strip()
+    out = subprocess.run([sys.executable, '-c', code],
+                         cwd='/',
+                         env=env,
+                         capture_output=True,
+                         text=True,
+                         check=True).stdout.strip()
     mim_dir = Path(out) / '.mim'
     assert (mim_dir / 'configs' / 'tiny' / TINY_CONFIG).is_file(), mim_dir
     assert (mim_dir / 'tools' / 'train.py').is_file() and (mim_dir / 'tools' / 'test.py').is_file()

@@ -1,6 +1,5 @@
 """The README's model zoo is generated from the metafiles, and every entry points at a config."""
 import yaml
-
 from conftest import ROOT, run_tool
 
 
@@ -13,13 +12,17 @@ def test_every_metafile_entry_has_its_config():
             assert model['Name'] not in names, f'duplicate model name {model["Name"]}'
             names.add(model['Name'])
     configs = {p.relative_to(ROOT).as_posix() for p in ROOT.glob('configs/*/tcformer/*.py')}
-    listed = {m['Config'] for f in index['Import']
-              for m in yaml.safe_load((ROOT / f).read_text())['Models']}
+    listed = {
+        m['Config']
+        for f in index['Import']
+        for m in yaml.safe_load((ROOT / f).read_text())['Models']
+    }
     assert configs == listed, f'configs without a metafile entry: {sorted(configs - listed)}'
 
 
 def test_readme_zoo_matches_metafiles(tmp_path):
-    assert run_tool(['tools/misc/model_zoo.py', '--check', 'README.md'], check=False).returncode == 0
+    assert run_tool(['tools/misc/model_zoo.py', '--check', 'README.md'],
+                    check=False).returncode == 0
     stale = tmp_path / 'README.md'
     stale.write_text((ROOT / 'README.md').read_text().replace('| 25.59 |', '| 25.60 |', 1))
     result = run_tool(['tools/misc/model_zoo.py', '--check', str(stale)], check=False)

@@ -12,17 +12,19 @@ TINY_CONFIG = 'configs/tiny/tcformerv2-tiny_1xb16_tiny-cls.py'
 
 
 def load_tool():
-    spec = importlib.util.spec_from_file_location(
-        'pytorch2onnx', ROOT / 'tools' / 'deployment' / 'pytorch2onnx.py')
+    spec = importlib.util.spec_from_file_location('pytorch2onnx',
+                                                  ROOT / 'tools' / 'deployment' / 'pytorch2onnx.py')
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
-@pytest.mark.parametrize('arch,shape', [
-    ('v2-tiny', (64, 80)),  # local DPC-kNN: 16, 4, 1 parts
-    ('v1-light', (72, 64)),  # global DPC-kNN
-])
+@pytest.mark.parametrize(
+    'arch,shape',
+    [
+        ('v2-tiny', (64, 80)),  # local DPC-kNN: 16, 4, 1 parts
+        ('v1-light', (72, 64)),  # global DPC-kNN
+    ])
 def test_backbone_matches_onnxruntime(arch, shape, tmp_path):
     tool = load_tool()
     torch.manual_seed(0)
@@ -49,8 +51,10 @@ def test_backbone_matches_onnxruntime(arch, shape, tmp_path):
 
 def test_classifier_export_tool(tmp_path):
     out = tmp_path / 'cls.onnx'
-    result = run_tool(['tools/deployment/pytorch2onnx.py', TINY_CONFIG, '--shape', '64', '64',
-                       '--out', str(out), '--verify'])
+    result = run_tool([
+        'tools/deployment/pytorch2onnx.py', TINY_CONFIG, '--shape', '64', '64', '--out',
+        str(out), '--verify'
+    ])
     assert 'onnxruntime matches PyTorch on 2 inputs' in result.stdout
     graph = onnx.load(str(out)).graph
     # The whole classifier: one output, the 4 class scores of the tiny config.
@@ -60,12 +64,18 @@ def test_classifier_export_tool(tmp_path):
 
 
 def test_export_errors_are_named(tmp_path):
-    result = run_tool(['tools/deployment/pytorch2onnx.py', TINY_CONFIG, '--shape', '16', '16',
-                       '--out', str(tmp_path / 'x.onnx')], check=False)
+    result = run_tool([
+        'tools/deployment/pytorch2onnx.py', TINY_CONFIG, '--shape', '16', '16', '--out',
+        str(tmp_path / 'x.onnx')
+    ],
+                      check=False)
     assert result.returncode != 0
     assert '--shape 16 16 is too small: stage 1 works on a 4x4 token map' in result.stderr
-    result = run_tool(['tools/deployment/pytorch2onnx.py', TINY_CONFIG,
-                       str(tmp_path / 'missing.pth'), '--out', str(tmp_path / 'x.onnx')],
+    result = run_tool([
+        'tools/deployment/pytorch2onnx.py', TINY_CONFIG,
+        str(tmp_path / 'missing.pth'), '--out',
+        str(tmp_path / 'x.onnx')
+    ],
                       check=False)
     assert result.returncode != 0
     assert f'checkpoint not found: {tmp_path / "missing.pth"}' in result.stderr

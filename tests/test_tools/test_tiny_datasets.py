@@ -36,8 +36,12 @@ gen = load_generator()
 
 def generate(root, seed=0, only=None):
     """Generate the sets with the test's (small) sizes."""
-    return gen.make_datasets(str(root), seed=seed, only=only, num_train=NUM_TRAIN,
-                             num_val=NUM_VAL, verbose=False)
+    return gen.make_datasets(str(root),
+                             seed=seed,
+                             only=only,
+                             num_train=NUM_TRAIN,
+                             num_val=NUM_VAL,
+                             verbose=False)
 
 
 def file_hashes(root):
@@ -73,8 +77,11 @@ def tiny_root(tmp_path_factory):
 # ------------------------------------------------------------------------------------------
 def test_layout(tiny_root):
     expected = [
-        'imagenet/meta/train.txt', 'imagenet/meta/val.txt', 'imagenet/meta/classes.txt',
-        'coco/annotations/instances_train2017.json', 'coco/annotations/instances_val2017.json',
+        'imagenet/meta/train.txt',
+        'imagenet/meta/val.txt',
+        'imagenet/meta/classes.txt',
+        'coco/annotations/instances_train2017.json',
+        'coco/annotations/instances_val2017.json',
         'coco_kpt/annotations/person_keypoints_train2017.json',
         'coco_kpt/annotations/person_keypoints_val2017.json',
         'coco_wholebody/annotations/coco_wholebody_train_v1.0.json',
@@ -85,10 +92,10 @@ def test_layout(tiny_root):
     for rel in expected:
         assert osp.isfile(tiny_root / rel), rel
     ade = tiny_root / 'ade' / 'ADEChallengeData2016'
-    for sub, ext, count in (('images/training', '.jpg', NUM_TRAIN),
-                            ('images/validation', '.jpg', NUM_VAL),
-                            ('annotations/training', '.png', NUM_TRAIN),
-                            ('annotations/validation', '.png', NUM_VAL)):
+    for sub, ext, count in (('images/training', '.jpg', NUM_TRAIN), ('images/validation', '.jpg',
+                                                                     NUM_VAL),
+                            ('annotations/training', '.png', NUM_TRAIN), ('annotations/validation',
+                                                                          '.png', NUM_VAL)):
         names = os.listdir(ade / sub)
         assert len(names) == count and all(n.endswith(ext) for n in names)
 
@@ -117,8 +124,9 @@ def test_only_and_rerun_match_full_run(tiny_root, tmp_path):
 
 
 def test_cli(tmp_path, capsys):
-    gen.main(['--out', str(tmp_path), '--only', 'imagenet', 'ade', '--num-train', '4',
-              '--num-val', '4'])
+    gen.main(
+        ['--out',
+         str(tmp_path), '--only', 'imagenet', 'ade', '--num-train', '4', '--num-val', '4'])
     printed = capsys.readouterr().out
     assert 'imagenet' in printed and 'ade' in printed
     assert sorted(os.listdir(tmp_path)) == ['ade', 'imagenet']
@@ -130,8 +138,10 @@ def test_cli(tmp_path, capsys):
 def imagenet(root, split, pipeline):
     """The ImageNet-layout set as the tiny configs read it."""
     from mmpretrain.datasets import ImageNet
-    return ImageNet(data_root=str(root / 'imagenet'), split=split,
-                    metainfo=dict(classes=gen.CLS_CLASSES), pipeline=pipeline)
+    return ImageNet(data_root=str(root / 'imagenet'),
+                    split=split,
+                    metainfo=dict(classes=gen.CLS_CLASSES),
+                    pipeline=pipeline)
 
 
 def test_imagenet(tiny_root):
@@ -194,7 +204,9 @@ def coco_detection(root, split, pipeline, **kwargs):
     return CocoDataset(data_root=str(root / 'coco'),
                        ann_file=f'annotations/instances_{split}2017.json',
                        data_prefix=dict(img=f'{split}2017/'),
-                       metainfo=dict(classes=gen.DET_CLASSES), pipeline=pipeline, **kwargs)
+                       metainfo=dict(classes=gen.DET_CLASSES),
+                       pipeline=pipeline,
+                       **kwargs)
 
 
 def test_coco_detection_train(tiny_root):
@@ -206,7 +218,9 @@ def test_coco_detection_train(tiny_root):
         dict(type='RandomFlip', prob=0.5),
         dict(type='PackDetInputs'),
     ]
-    train = coco_detection(tiny_root, 'train', pipeline,
+    train = coco_detection(tiny_root,
+                           'train',
+                           pipeline,
                            filter_cfg=dict(filter_empty_gt=True, min_size=32))
     # The empty first image is filtered out for training.
     assert len(train) == NUM_TRAIN - 1
@@ -255,8 +269,10 @@ def perfect_detection(sample):
     """Ground-truth boxes, labels and masks as a prediction with score 1."""
     gt = sample.gt_instances
     masks = torch.from_numpy(gt.masks.to_ndarray()).bool()
-    return InstanceData(bboxes=gt.bboxes.tensor, labels=gt.labels,
-                        scores=torch.ones(len(gt)), masks=masks)
+    return InstanceData(bboxes=gt.bboxes.tensor,
+                        labels=gt.labels,
+                        scores=torch.ones(len(gt)),
+                        masks=masks)
 
 
 def test_coco_detection_metric(tiny_root):
@@ -327,8 +343,10 @@ def test_ade20k_train(tiny_root):
 
 def test_ade20k_signal(tiny_root):
     init_default_scope('mmseg')
-    palette = {label: np.array(gen.ADE_COLOURS[name], np.float32)
-               for name, label in gen.ADE_IDS.items()}
+    palette = {
+        label: np.array(gen.ADE_COLOURS[name], np.float32)
+        for name, label in gen.ADE_IDS.items()
+    }
     seen = set()
     for info in ade20k(tiny_root, 'train', []).load_data_list():
         img = read_rgb(info['img_path']).astype(np.float32)
@@ -368,8 +386,7 @@ def test_ade20k_metric(tiny_root):
 # ------------------------------------------------------------------------------------------
 def pose_train_pipeline(input_size, heatmap_size, half_body, bbox_transform=None):
     """The standard top-down heatmap training pipeline at a small input size."""
-    codec = dict(type='MSRAHeatmap', input_size=input_size, heatmap_size=heatmap_size,
-                 sigma=2)
+    codec = dict(type='MSRAHeatmap', input_size=input_size, heatmap_size=heatmap_size, sigma=2)
     pipeline = [
         dict(type='LoadImage'),
         dict(type='GetBBoxCenterScale'),
@@ -400,8 +417,11 @@ def pose_dataset(cls_name, root, ann_file, img_dir, pipeline):
     """An mmpose top-down dataset as the tiny configs read it."""
     import mmpose.datasets
     cls = getattr(mmpose.datasets, cls_name)
-    return cls(data_root=str(root), data_mode='topdown', ann_file=ann_file,
-               data_prefix=dict(img=img_dir), pipeline=pipeline)
+    return cls(data_root=str(root),
+               data_mode='topdown',
+               ann_file=ann_file,
+               data_prefix=dict(img=img_dir),
+               pipeline=pipeline)
 
 
 def check_pose_train(dataset, num_keypoints, input_size, heatmap_size):
@@ -431,8 +451,9 @@ def perfect_pose_samples(dataset):
     for item in dataset_items(dataset):
         sample = item['data_samples']
         keypoints = sample.gt_instances.keypoints
-        sample.pred_instances = InstanceData(
-            keypoints=keypoints, keypoint_scores=np.ones(keypoints.shape[:2], np.float32))
+        sample.pred_instances = InstanceData(keypoints=keypoints,
+                                             keypoint_scores=np.ones(keypoints.shape[:2],
+                                                                     np.float32))
         samples.append(sample.to_dict())
     return samples
 
@@ -448,8 +469,7 @@ def run_metric(metric, dataset):
 def coco_kpt(root, split, pipeline):
     """The COCO person-keypoints set."""
     return pose_dataset('CocoDataset', root / 'coco_kpt',
-                        f'annotations/person_keypoints_{split}2017.json', f'{split}2017/',
-                        pipeline)
+                        f'annotations/person_keypoints_{split}2017.json', f'{split}2017/', pipeline)
 
 
 def test_coco_keypoints_train(tiny_root):
@@ -467,15 +487,14 @@ def test_coco_keypoints_metric(tiny_root):
     init_default_scope('mmpose')
     val = coco_kpt(tiny_root, 'val', pose_test_pipeline((48, 64)))
     metric = CocoMetric(ann_file=str(tiny_root / 'coco_kpt/annotations/'
-                                                 'person_keypoints_val2017.json'))
+                                     'person_keypoints_val2017.json'))
     assert run_metric(metric, val)['coco/AP'] == pytest.approx(1.0)
 
 
 def coco_wholebody(root, split, pipeline):
     """The COCO-WholeBody set."""
     return pose_dataset('CocoWholeBodyDataset', root / 'coco_wholebody',
-                        f'annotations/coco_wholebody_{split}_v1.0.json', f'{split}2017/',
-                        pipeline)
+                        f'annotations/coco_wholebody_{split}_v1.0.json', f'{split}2017/', pipeline)
 
 
 def test_coco_wholebody_train(tiny_root):
@@ -483,10 +502,9 @@ def test_coco_wholebody_train(tiny_root):
     train = coco_wholebody(tiny_root, 'train', pose_train_pipeline((72, 96), (18, 24), True))
     assert len(train) == NUM_TRAIN
     check_pose_train(train, 133, (72, 96), (18, 24))
-    finger_colours = [gen.FACE_DOT_COLOUR] + [c for c in gen.FINGER_DOT_COLOURS
-                                              for _ in range(4)]
-    colours = (list(gen.BODY_DOT_COLOURS) + [gen.FOOT_DOT_COLOUR] * 6
-               + [gen.FACE_DOT_COLOUR] * 68 + finger_colours * 2)
+    finger_colours = [gen.FACE_DOT_COLOUR] + [c for c in gen.FINGER_DOT_COLOURS for _ in range(4)]
+    colours = (list(gen.BODY_DOT_COLOURS) + [gen.FOOT_DOT_COLOUR] * 6 + [gen.FACE_DOT_COLOUR] * 68 +
+               finger_colours * 2)
     check_dots(train, colours)
 
 
@@ -495,7 +513,7 @@ def test_coco_wholebody_metric(tiny_root, capsys):
     init_default_scope('mmpose')
     val = coco_wholebody(tiny_root, 'val', pose_test_pipeline((72, 96)))
     metric = CocoWholeBodyMetric(ann_file=str(tiny_root / 'coco_wholebody/annotations/'
-                                                          'coco_wholebody_val_v1.0.json'))
+                                              'coco_wholebody_val_v1.0.json'))
     capsys.readouterr()
     results = run_metric(metric, val)
     for key in ('AP', 'AP .5', 'AP .75', 'AR'):
@@ -503,8 +521,10 @@ def test_coco_wholebody_metric(tiny_root, capsys):
     # Only the whole-body scores are returned; the body, foot, face and hand evaluations
     # that precede them are printed by xtcocotools.
     printed = capsys.readouterr().out
-    part_aps = [float(line.rsplit('=', 1)[1]) for line in printed.splitlines()
-                if 'Average Precision' in line and 'IoU=0.50:0.95 | area=   all' in line]
+    part_aps = [
+        float(line.rsplit('=', 1)[1]) for line in printed.splitlines()
+        if 'Average Precision' in line and 'IoU=0.50:0.95 | area=   all' in line
+    ]
     assert part_aps == [1.0] * 6, printed
 
 
@@ -517,7 +537,9 @@ def wflw(root, split, pipeline):
 def test_wflw_train(tiny_root):
     init_default_scope('mmpose')
     # The face configs rotate more, shift never, and have no half-body augmentation.
-    bbox_transform = dict(type='RandomBBoxTransform', shift_prob=0, rotate_factor=60,
+    bbox_transform = dict(type='RandomBBoxTransform',
+                          shift_prob=0,
+                          rotate_factor=60,
                           scale_factor=(0.75, 1.25))
     pipeline = pose_train_pipeline((64, 64), (16, 16), False, bbox_transform)
     train = wflw(tiny_root, 'train', pipeline)

@@ -1,4 +1,4 @@
-"""tools/analysis_tools/train_memory.py: training-step memory of a detector and its PVTv2-B2 swap."""
+"""tools/analysis_tools/train_memory.py: training-step memory of a model and its PVTv2-B2 swap."""
 import re
 
 from conftest import run_tool
@@ -28,8 +28,10 @@ def _params(config_path):
 def test_train_memory_reports_model_and_pvtv2_reference(tmp_path):
     config = tmp_path / 'mask-rcnn_tcformerv2-t_mta_tiny.py'
     config.write_text(CONFIG)
-    out = run_tool(['tools/analysis_tools/train_memory.py', str(config), '--shape', '96', '128',
-                    '--cfg-options', 'model.backbone.num_parts=[1,1,1]']).stdout
+    out = run_tool([
+        'tools/analysis_tools/train_memory.py',
+        str(config), '--shape', '96', '128', '--cfg-options', 'model.backbone.num_parts=[1,1,1]'
+    ]).stdout
     rows = re.findall(r'^(\S.*?)\s+([\d.]+)\s+(\d+)\s+(\d+)$', out, flags=re.M)
     assert [r[0] for r in rows] == [config.name, 'PVTv2-B2 swap'], out
     (_, params, peak, extra), (_, ref_params, ref_peak, ref_extra) = rows
@@ -42,7 +44,8 @@ def test_train_memory_reports_model_and_pvtv2_reference(tmp_path):
 
 
 def test_train_memory_rejects_other_codebases():
-    result = run_tool(['tools/analysis_tools/train_memory.py',
-                       'configs/tiny/tcformerv2-tiny_1xb16_tiny-cls.py'], check=False)
+    result = run_tool(
+        ['tools/analysis_tools/train_memory.py', 'configs/tiny/tcformerv2-tiny_1xb16_tiny-cls.py'],
+        check=False)
     assert result.returncode != 0
     assert "default_scope is 'mmpretrain'" in result.stderr

@@ -1,18 +1,17 @@
-"""Token visualization: the tool on a real photo, the drawing module, the validation hook."""
+"""tools/visualization/vis_tokens.py on a real photo: pictures, token regions, bad inputs."""
 import importlib.util
-import os.path as osp
 
 import mmcv
 import numpy as np
 import pytest
 import skimage.data
 import torch
-from conftest import ROOT, data_root_options, run_tool
+from conftest import ROOT, run_tool
 from mmengine.config import Config
 
 from tcformer_mm.models import TCFormer
-from tcformer_mm.visualization import (draw_token_regions, stage_tokens, token_borders,
-                                       token_density, token_label_map, token_pictures)
+from tcformer_mm.visualization import (draw_token_regions, stage_tokens, token_density,
+                                       token_pictures)
 
 CLS_CONFIG = 'configs/classification/tcformer/tcformerv2-tiny_8xb128_in1k.py'
 TINY_CONFIG = 'configs/tiny/tcformerv2-tiny_1xb16_tiny-cls.py'
@@ -35,8 +34,11 @@ def astronaut(tmp_path_factory):
 
 
 def test_tool_writes_pngs_for_a_photo(astronaut, tmp_path):
-    result = run_tool(['tools/visualization/vis_tokens.py', CLS_CONFIG, str(astronaut),
-                       '--out-dir', str(tmp_path)])
+    result = run_tool([
+        'tools/visualization/vis_tokens.py', CLS_CONFIG,
+        str(astronaut), '--out-dir',
+        str(tmp_path)
+    ])
     # The ImageNet test pipeline: short edge to 248, centre crop 224; tokens halve in number
     # at every CTM (3136 -> 784 -> 196 -> 49, a quarter each).
     assert 'input 224x224; tokens per stage: [3136, 784, 196, 49]' in result.stdout
@@ -46,6 +48,28 @@ def test_tool_writes_pngs_for_a_photo(astronaut, tmp_path):
     assert mmcv.imread(str(tmp_path / 'density.png')).shape == (224, 224, 3)
     # Input, four stages and the density, with 4-pixel gaps between them.
     assert mmcv.imread(str(tmp_path / 'summary.png')).shape == (224, 6 * 224 + 5 * 4, 3)
+
+
+def test_bad_inputs_are_named(astronaut, tmp_path):
+    tool = load_tool()
+    cfg = Config.fromfile(str(ROOT / 'configs/tiny/resnet18_1xb16_tiny-cls.py'))
+    with pytest.raises(TypeError, match='backbone is ResNet, not TCFormer'):
+        tool.build_backbone(cfg)
+    result = run_tool([
+        'tools/visualization/vis_tokens.py', CLS_CONFIG,
+        str(tmp_path / 'none.jpg'), '--out-dir',
+        str(tmp_path)
+    ],
+                      check=False)
+    assert result.returncode != 0
+    assert f'image not found: {tmp_path / "none.jpg"}' in result.stderr.strip().splitlines()[-1]
+    backbone = TCFormer(arch='v2-tiny')
+    with pytest.raises(ValueError, match='is too small'):
+        stage_tokens(backbone, torch.zeros(1, 3, 16, 16))
+    with pytest.raises(TypeError, match='needs a TCFormer backbone'):
+        stage_tokens(torch.nn.Conv2d(3, 3, 1), torch.zeros(1, 3, 64, 64))
+    with pytest.raises(ValueError, match='differ in size'):
+        draw_token_regions(np.zeros((4, 4, 3), np.uint8), np.zeros((4, 5), np.int64))
 
 
 @pytest.mark.parametrize('arch,shape', [('v2-tiny', (160, 192)), ('v1-light', (118, 130))])
@@ -75,67 +99,10 @@ def test_token_regions_partition_the_photo(arch, shape):
         for token in (0, t.num_tokens // 2, t.num_tokens - 1):
             mask = labels == token
             mean = image[mask].astype(np.float64).mean(0)
-            np.testing.assert_allclose(region[mask], np.broadcast_to(mean, region[mask].shape),
+            np.testing.assert_allclose(region[mask],
+                                       np.broadcast_to(mean, region[mask].shape),
                                        atol=0.5)
         # Relative density averages to 1 over the image (sum of 1/area over a region is 1).
         assert token_density(labels, t.num_tokens).mean() == pytest.approx(1.0)
     # Clustered tokens are not a uniform grid: their sizes differ.
     assert token_density(pictures['labels'][2]).std() > 0.1
-
-
-def test_label_map_borders_and_density_by_hand():
-    from tcformer_mm.ops import TokenSet
-    # A 2x2 grid: cells 0, 1, 2 form token 0 (an L), cell 3 is token 1.
-    tokens = TokenSet(x=torch.zeros(1, 2, 4), map_size=(1, 1), init_grid_size=(2, 2),
-                      idx_token=torch.tensor([[0, 0, 0, 1]]), agg_weight=torch.ones(1, 4, 1))
-    labels = token_label_map(tokens, (4, 4))
-    expected = np.array([[0, 0, 0, 0], [0, 0, 0, 0], [0, 0, 1, 1], [0, 0, 1, 1]])
-    np.testing.assert_array_equal(labels, expected)
-    border = token_borders(labels)
-    assert border.sum() == 4 and border[1, 2] and border[1, 3] and border[2, 1] and border[3, 1]
-    # 16 pixels, 2 tokens: average area 8; token 0 has 12 pixels, token 1 has 4.
-    density = token_density(labels)
-    assert density[0, 0] == pytest.approx(8 / 12) and density[3, 3] == pytest.approx(2.0)
-    image = np.zeros((4, 4, 3), np.uint8)
-    image[0, 0] = 120  # token 0's mean is 10
-    drawn = draw_token_regions(image, labels, border_color=(255, 0, 0))
-    assert (drawn[0, 0] == 10).all() and (drawn[3, 3] == 0).all()
-    assert (drawn[1, 2] == (255, 0, 0)).all()
-
-
-def test_bad_inputs_are_named(astronaut, tmp_path):
-    tool = load_tool()
-    cfg = Config.fromfile(str(ROOT / 'configs/tiny/resnet18_1xb16_tiny-cls.py'))
-    with pytest.raises(TypeError, match='backbone is ResNet, not TCFormer'):
-        tool.build_backbone(cfg)
-    result = run_tool(['tools/visualization/vis_tokens.py', CLS_CONFIG,
-                       str(tmp_path / 'none.jpg'), '--out-dir', str(tmp_path)], check=False)
-    assert result.returncode != 0
-    assert f'image not found: {tmp_path / "none.jpg"}' in result.stderr.strip().splitlines()[-1]
-    backbone = TCFormer(arch='v2-tiny')
-    with pytest.raises(ValueError, match='is too small'):
-        stage_tokens(backbone, torch.zeros(1, 3, 16, 16))
-    with pytest.raises(TypeError, match='needs a TCFormer backbone'):
-        stage_tokens(torch.nn.Conv2d(3, 3, 1), torch.zeros(1, 3, 64, 64))
-    with pytest.raises(ValueError, match='differ in size'):
-        draw_token_regions(np.zeros((4, 4, 3), np.uint8), np.zeros((4, 5), np.int64))
-
-
-def test_hook_adds_pictures_during_validation(tiny_data, tmp_path):
-    from mmengine.runner import Runner
-    cfg = Config.fromfile(str(ROOT / TINY_CONFIG))
-    cfg.merge_from_dict(dict(a.split('=', 1) for a in data_root_options(tiny_data / 'imagenet')))
-    cfg.work_dir = str(tmp_path)
-    cfg.custom_hooks = [dict(type='TokenVisHook', num_images=2)]
-    cfg.val_dataloader.num_workers = 0
-    cfg.val_dataloader.persistent_workers = False
-    runner = Runner.from_cfg(cfg)
-    runner.val()
-    files = sorted(p.name for p in tmp_path.glob('*/vis_data/vis_image/*.png'))
-    assert files == ['token_vis_0_0.png', 'token_vis_1_0.png']
-    picture = mmcv.imread(str(next(tmp_path.glob('*/vis_data/vis_image/token_vis_1_0.png'))))
-    # 64x64 input, 4 stages and the density, 4-pixel gaps.
-    assert picture.shape == (64, 6 * 64 + 5 * 4, 3)
-    # The first panel is the de-normalised input: a generated image, not a flat one.
-    assert picture[:, :64].std() > 10
-    assert runner.model.backbone.out_indices == (3, )

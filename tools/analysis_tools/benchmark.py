@@ -63,7 +63,8 @@ def parse_args(argv=None):
     parser.add_argument('--backward', action='store_true', help='time forward + backward')
     parser.add_argument('--threads', type=int, default=2, help='torch intra-op threads')
     parser.add_argument('--no-memory', action='store_true', help='skip the memory probes')
-    parser.add_argument('--steady-malloc', action='store_true',
+    parser.add_argument('--steady-malloc',
+                        action='store_true',
                         help="fix glibc's mmap / trim thresholds: no page faults from memory "
                         'handed back to the system (see the module docstring)')
     parser.add_argument('--memory-probe', action='store_true', help=argparse.SUPPRESS)
@@ -85,8 +86,7 @@ def steady_malloc() -> None:
     except (OSError, AttributeError):
         raise SystemExit('--steady-malloc needs glibc (libc.so.6 with mallopt); this system '
                          'has none') from None
-    if not (mallopt(M_MMAP_THRESHOLD, MAX_MMAP_THRESHOLD)
-            and mallopt(M_TRIM_THRESHOLD, 2**31 - 1)):
+    if not (mallopt(M_MMAP_THRESHOLD, MAX_MMAP_THRESHOLD) and mallopt(M_TRIM_THRESHOLD, 2**31 - 1)):
         raise SystemExit('--steady-malloc: glibc refused the mallopt settings')
 
 
@@ -120,6 +120,7 @@ def build_model(spec: str) -> torch.nn.Module:
     elif spec.endswith('.py'):
         from mmengine.config import Config
         from mmengine.registry import MODELS, init_default_scope
+
         import tcformer_mm.models  # noqa: F401  (registers our modules)
         cfg = Config.fromfile(spec)
         init_default_scope(cfg.get('default_scope', 'mmdet'))
@@ -207,8 +208,8 @@ def main(argv=None):
 
     mode = 'forward+backward' if args.backward else 'forward'
     print(f'{mode}, input 1x3x{args.shape[0]}x{args.shape[1]}, fp32, {args.threads} threads, '
-          f'{args.warmup} warm-up + {args.repeats} timed rounds (interleaved)'
-          + (', steady malloc' if args.steady_malloc else ''))
+          f'{args.warmup} warm-up + {args.repeats} timed rounds (interleaved)' +
+          (', steady malloc' if args.steady_malloc else ''))
     print(f'{"model":<24}{"params (M)":>12}{"median (ms)":>14}{"peak extra (MiB)":>18}')
     for spec, model, median, mem in zip(specs, models, medians, memory):
         params = sum(p.numel() for p in model.parameters()) / 1e6

@@ -104,10 +104,10 @@ def main(argv=None):
                          median_ms(lambda: map2token(feature_map, wide, pairs=pairs), **timed)))
             source = tokens.replace(x=torch.randn(1, tokens.num_tokens, NECK_CHANNELS))
             target = stages[i - 2]
-            rows.append((f'stage {i} -> {i - 1} token2token',
-                         f'{tokens.num_tokens} -> {target.num_tokens} tokens, '
-                         f'C={NECK_CHANNELS}',
-                         median_ms(lambda: token2token(source, target), **timed)))
+            rows.append(
+                (f'stage {i} -> {i - 1} token2token',
+                 f'{tokens.num_tokens} -> {target.num_tokens} tokens, '
+                 f'C={NECK_CHANNELS}', median_ms(lambda: token2token(source, target), **timed)))
 
     print(f'{args.arch}, input 1x3x{args.shape[0]}x{args.shape[1]}, fp32, {args.threads} '
           f'threads, median of {args.repeats} calls')

@@ -18,13 +18,19 @@ import torch
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--grid', type=int, nargs=2, default=[200, 336], metavar=('H', 'W'),
+    parser.add_argument('--grid',
+                        type=int,
+                        nargs=2,
+                        default=[200, 336],
+                        metavar=('H', 'W'),
                         help='token grid (default: 200 336, the first CTM at 800x1344)')
     parser.add_argument('--channels', type=int, default=128, help='feature channels C')
     parser.add_argument('--batch', type=int, default=1, help='images per batch')
     parser.add_argument('--num-parts', type=int, default=1, help='1: global clustering')
     parser.add_argument('--ratio', type=float, default=0.25, help='clusters per token')
-    parser.add_argument('--block-mb', type=int, default=256,
+    parser.add_argument('--block-mb',
+                        type=int,
+                        default=256,
                         help='memory bound of one block of the distance matrix, in MB')
     parser.add_argument('--threads', type=int, default=None, help='torch CPU threads')
     parser.add_argument('--device', default='cpu')

@@ -27,7 +27,9 @@ def parse_args(argv=None):
     parser.add_argument('--batch', type=int, default=2)
     parser.add_argument('--dtype', choices=['float32', 'float64'], default='float32')
     parser.add_argument('--seed', type=int, default=0)
-    parser.add_argument('--tol', type=float, default=1e-3,
+    parser.add_argument('--tol',
+                        type=float,
+                        default=1e-3,
                         help='a token is off when a channel differs by more (default 1e-3)')
     return parser.parse_args(argv)
 
@@ -44,7 +46,8 @@ def main(argv=None):
     img = torch.randn(args.batch, 3, *args.shape, generator=g, dtype=torch.float64)
     try:
         with torch.no_grad():
-            reference = reference_model.backbone(model.state_dict(), img,
+            reference = reference_model.backbone(model.state_dict(),
+                                                 img,
                                                  num_heads=model.num_heads,
                                                  sr_ratios=model.sr_ratios,
                                                  num_parts=model.num_parts)

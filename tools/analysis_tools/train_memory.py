@@ -50,13 +50,21 @@ def parse_args(argv=None):
     from mmengine.config import DictAction
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('config', help='mmdet or mmseg config file')
-    parser.add_argument('--shape', type=int, nargs=2, default=[512, 512], metavar=('H', 'W'),
+    parser.add_argument('--shape',
+                        type=int,
+                        nargs=2,
+                        default=[512, 512],
+                        metavar=('H', 'W'),
                         help='input image size before padding')
     parser.add_argument('--batch', type=int, default=1, help='images per step')
-    parser.add_argument('--reference', default='pvtv2-b2',
+    parser.add_argument('--reference',
+                        default='pvtv2-b2',
                         help="'pvtv2-b2' (backbone swap), a config file, or 'none'")
     parser.add_argument('--threads', type=int, default=2, help='torch intra-op threads')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
+    parser.add_argument('--cfg-options',
+                        nargs='+',
+                        action=DictAction,
+                        default={},
                         help='override settings of the config (and of its pvtv2-b2 swap)')
     parser.add_argument('--probe', choices=['model', 'reference'], help=argparse.SUPPRESS)
     return parser.parse_args(argv)
@@ -87,9 +95,14 @@ def synthetic_batch(cfg, model, batch: int, shape):
     from mmengine.structures import InstanceData, PixelData
     generator = torch.Generator().manual_seed(0)
     h, w = shape
-    inputs = [torch.randint(0, 256, (3, h, w), generator=generator, dtype=torch.uint8)
-              for _ in range(batch)]
-    meta = dict(img_shape=(h, w), ori_shape=(h, w), pad_shape=(h, w), scale_factor=(1., 1.),
+    inputs = [
+        torch.randint(0, 256, (3, h, w), generator=generator, dtype=torch.uint8)
+        for _ in range(batch)
+    ]
+    meta = dict(img_shape=(h, w),
+                ori_shape=(h, w),
+                pad_shape=(h, w),
+                scale_factor=(1., 1.),
                 flip=False)
     samples = []
     if cfg.default_scope == 'mmseg':
@@ -127,9 +140,10 @@ def _det_num_classes(model) -> int:
 
 def probe(args) -> None:
     """Subprocess entry: two training steps, print the memory of the second as JSON."""
-    from tcformer_mm.analysis.memory import peak_rss_kib, rss_kib
     from mmengine.optim import build_optim_wrapper
     from mmengine.registry import MODELS, init_default_scope
+
+    from tcformer_mm.analysis.memory import peak_rss_kib, rss_kib
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     if args.probe == 'reference' and args.reference != 'pvtv2-b2':
@@ -157,14 +171,22 @@ def probe(args) -> None:
     loss = step()
     peak = peak_rss_kib()
     params = sum(p.numel() for p in model.parameters())
-    print(json.dumps(dict(peak_mib=peak / 1024, delta_mib=max(peak - before, 0) / 1024,
-                          params_m=params / 1e6, loss=loss)))
+    print(
+        json.dumps(
+            dict(peak_mib=peak / 1024,
+                 delta_mib=max(peak - before, 0) / 1024,
+                 params_m=params / 1e6,
+                 loss=loss)))
 
 
 def measure(which: str, args) -> dict:
-    cmd = [sys.executable, os.path.abspath(__file__), args.config, '--probe', which,
-           '--shape', *map(str, args.shape), '--batch', str(args.batch),
-           '--reference', args.reference, '--threads', str(args.threads)]
+    cmd = [
+        sys.executable,
+        os.path.abspath(__file__), args.config, '--probe', which, '--shape', *map(str, args.shape),
+        '--batch',
+        str(args.batch), '--reference', args.reference, '--threads',
+        str(args.threads)
+    ]
     if args.cfg_options:
         cmd += ['--cfg-options'] + [f'{k}={_option(v)}' for k, v in args.cfg_options.items()]
     result = subprocess.run(cmd, capture_output=True, text=True)

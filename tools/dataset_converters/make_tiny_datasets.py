@@ -116,18 +116,16 @@ ADE_COLOURS = {
     'flag': (60, 90, 230),
 }
 
-COCO_KEYPOINTS = (
-    'nose', 'left_eye', 'right_eye', 'left_ear', 'right_ear', 'left_shoulder', 'right_shoulder',
-    'left_elbow', 'right_elbow', 'left_wrist', 'right_wrist', 'left_hip', 'right_hip',
-    'left_knee', 'right_knee', 'left_ankle', 'right_ankle')
-COCO_SKELETON = ([16, 14], [14, 12], [17, 15], [15, 13], [12, 13], [6, 12], [7, 13], [6, 7],
-                 [6, 8], [7, 9], [8, 10], [9, 11], [2, 3], [1, 2], [1, 3], [2, 4], [3, 5],
-                 [4, 6], [5, 7])
+COCO_KEYPOINTS = ('nose', 'left_eye', 'right_eye', 'left_ear', 'right_ear', 'left_shoulder',
+                  'right_shoulder', 'left_elbow', 'right_elbow', 'left_wrist', 'right_wrist',
+                  'left_hip', 'right_hip', 'left_knee', 'right_knee', 'left_ankle', 'right_ankle')
+COCO_SKELETON = ([16, 14], [14, 12], [17, 15], [15, 13], [12, 13], [6, 12], [7, 13], [6, 7], [6, 8],
+                 [7, 9], [8, 10], [9, 11], [2, 3], [1, 2], [1, 3], [2, 4], [3, 5], [4, 6], [5, 7])
 # One colour per body joint type; left/right twins share it (see the module docstring).
-BODY_DOT_COLOURS = (
-    (255, 0, 0), (255, 255, 0), (255, 255, 0), (0, 255, 255), (0, 255, 255), (255, 0, 255),
-    (255, 0, 255), (0, 255, 0), (0, 255, 0), (255, 128, 0), (255, 128, 0), (0, 0, 255),
-    (0, 0, 255), (128, 0, 255), (128, 0, 255), (0, 128, 128), (0, 128, 128))
+BODY_DOT_COLOURS = ((255, 0, 0), (255, 255, 0), (255, 255, 0), (0, 255, 255), (0, 255, 255),
+                    (255, 0, 255), (255, 0, 255), (0, 255, 0), (0, 255, 0), (255, 128, 0),
+                    (255, 128, 0), (0, 0, 255), (0, 0, 255), (128, 0, 255), (128, 0, 255),
+                    (0, 128, 128), (0, 128, 128))
 FOOT_DOT_COLOUR = (255, 255, 255)
 FACE_DOT_COLOUR = (255, 255, 255)
 FINGER_DOT_COLOURS = ((255, 0, 0), (255, 255, 0), (0, 255, 0), (0, 255, 255), (255, 0, 255))
@@ -155,8 +153,10 @@ def write_image(path, rgb):
     Chroma is not subsampled: small shapes and one-pixel keypoint dots keep their colour.
     """
     os.makedirs(osp.dirname(path), exist_ok=True)
-    params = [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY,
-              cv2.IMWRITE_JPEG_SAMPLING_FACTOR, cv2.IMWRITE_JPEG_SAMPLING_FACTOR_444]
+    params = [
+        cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY, cv2.IMWRITE_JPEG_SAMPLING_FACTOR,
+        cv2.IMWRITE_JPEG_SAMPLING_FACTOR_444
+    ]
     ok = cv2.imwrite(path, np.ascontiguousarray(rgb[..., ::-1]), params)
     if not ok:
         raise OSError(f'could not write {path}')
@@ -351,8 +351,11 @@ def draw_detection_image(rng, num_objects, size=128):
         polygon = shape_polygon(kind, cx, cy, r, rng.uniform(0, 2 * np.pi))
         mask = fill_polygon(img, polygon, jitter_colour(rng, SHAPE_COLOURS[kind]))
         segmentation = [[float(v) for v in polygon.reshape(-1)]]
-        objects.append(dict(category_id=label + 1, bbox=mask_box(mask),
-                            area=int(mask.sum()), segmentation=segmentation))
+        objects.append(
+            dict(category_id=label + 1,
+                 bbox=mask_box(mask),
+                 area=int(mask.sum()),
+                 segmentation=segmentation))
     return img, objects
 
 
@@ -371,11 +374,12 @@ def make_coco_detection(out_dir, rng, num_train=128, num_val=32):
             write_image(osp.join(out_dir, f'{split}2017', file_name), img)
             images.append(coco_image(image_id, file_name, *img.shape[:2]))
             for obj in objects:
-                annotations.append(dict(obj, id=len(annotations) + 1 + s * 1_000_000,
-                                        image_id=image_id, iscrowd=0))
-        write_json(osp.join(out_dir, 'annotations', f'instances_{split}2017.json'),
-                   dict(images=images, annotations=annotations,
-                        categories=coco_categories(DET_CLASSES)))
+                annotations.append(
+                    dict(obj, id=len(annotations) + 1 + s * 1_000_000, image_id=image_id,
+                         iscrowd=0))
+        write_json(
+            osp.join(out_dir, 'annotations', f'instances_{split}2017.json'),
+            dict(images=images, annotations=annotations, categories=coco_categories(DET_CLASSES)))
         counts[split] = dict(images=len(images), instances=len(annotations))
     return counts
 
@@ -427,9 +431,10 @@ def hand_points(wrist, direction, length, side):
 
 def foot_points(ankle, length, side):
     """One foot's share of COCO-WholeBody's 6 foot keypoints: big toe, small toe, heel."""
-    return np.array([ankle + length * np.array([-side * 0.1, 0.7]),
-                     ankle + length * np.array([side * 0.6, 0.6]),
-                     ankle + length * np.array([side * 0.05, 0.25])])
+    return np.array([
+        ankle + length * np.array([-side * 0.1, 0.7]), ankle + length * np.array([side * 0.6, 0.6]),
+        ankle + length * np.array([side * 0.05, 0.25])
+    ])
 
 
 def make_figure(rng, height, head_ratio, whole_body):
@@ -457,16 +462,16 @@ def make_figure(rng, height, head_ratio, whole_body):
         wrist = limb_end(elbow, 0.14 * height, fore, side)
         thigh = rng.uniform(0.0, 0.6)
         knee = limb_end(hip, 0.2 * height, thigh, side)
-        ankle = limb_end(knee, 0.2 * height, np.clip(thigh + rng.uniform(-0.3, 0.3), 0, 0.9),
-                         side)
-        body[[5 + off, 7 + off, 9 + off, 11 + off, 13 + off, 15 + off]] = (
-            shoulder, elbow, wrist, hip, knee, ankle)
+        ankle = limb_end(knee, 0.2 * height, np.clip(thigh + rng.uniform(-0.3, 0.3), 0, 0.9), side)
+        body[[5 + off, 7 + off, 9 + off, 11 + off, 13 + off,
+              15 + off]] = (shoulder, elbow, wrist, hip, knee, ankle)
         elbow_dirs[side] = (wrist - elbow) / np.linalg.norm(wrist - elbow)
     fig = dict(body=body, head=head, r=r, height=height, whole_body=whole_body)
     if whole_body:
         foot_len = 0.06 * height
-        fig['foot'] = np.concatenate([foot_points(body[15], foot_len, 1),
-                                      foot_points(body[16], foot_len, -1)])
+        fig['foot'] = np.concatenate(
+            [foot_points(body[15], foot_len, 1),
+             foot_points(body[16], foot_len, -1)])
         fig['face'] = face
         hand_len = 0.09 * height
         fig['lefthand'] = hand_points(body[9], elbow_dirs[1], hand_len, 1)
@@ -481,7 +486,7 @@ def transform_figure(fig, angle, scale, offset):
     """Rotate a figure about its hips, then scale and translate every point set."""
     centre = fig['body'][11:13].mean(0)
     out = dict(fig, r=fig['r'] * scale, height=fig['height'] * scale)
-    for key in FIGURE_PARTS + ('head',):
+    for key in FIGURE_PARTS + ('head', ):
         if key in fig:
             pts = np.atleast_2d(fig[key])
             moved = rotate(pts, angle, centre) * scale + offset
@@ -516,7 +521,8 @@ def draw_figure(canvas, fig, colours):
             foot = np.round(fig['foot'][3 * side:3 * side + 3]).astype(np.int32)
             ankle = b[15 + side]
             cv2.fillPoly(canvas, [np.concatenate([ankle[None], foot]).reshape(-1, 1, 2)],
-                         colours['shoe'], lineType=cv2.LINE_8)
+                         colours['shoe'],
+                         lineType=cv2.LINE_8)
         for key in ('lefthand', 'righthand'):
             hand = np.round(fig[key]).astype(np.int32)
             for finger in range(5):
@@ -529,12 +535,12 @@ def draw_dots(canvas, fig):
 
     On a single-channel mask every dot is drawn as 1.
     """
+
     def paint(colour):
         return colour if canvas.ndim == 3 else 1
 
     radius = max(1, int(round(fig['height'] / (60 if fig['whole_body'] else 50))))
-    for k, ((x, y), colour) in enumerate(zip(np.round(fig['body']).astype(int),
-                                             BODY_DOT_COLOURS)):
+    for k, ((x, y), colour) in enumerate(zip(np.round(fig['body']).astype(int), BODY_DOT_COLOURS)):
         # Whole-body head joints get small dots so the face landmarks around stay visible.
         r = 1 if fig['whole_body'] and k < 5 else radius
         cv2.circle(canvas, (int(x), int(y)), r, paint(colour), -1)
@@ -550,8 +556,10 @@ def draw_dots(canvas, fig):
 def random_figure_colours(rng):
     """Per-figure colours of the drawn parts (the dots have fixed colours)."""
     # Mid-range channels keep limbs and torso distinct from the saturated dot colours.
-    return dict(torso=random_colour(rng, 70, 200), limb=random_colour(rng, 70, 200),
-                skin=jitter_colour(rng, (225, 180, 140), 25), shoe=random_colour(rng, 0, 80))
+    return dict(torso=random_colour(rng, 70, 200),
+                limb=random_colour(rng, 70, 200),
+                skin=jitter_colour(rng, (225, 180, 140), 25),
+                shoe=random_colour(rng, 0, 80))
 
 
 def place_figure(rng, fig, slot, size):
@@ -605,15 +613,24 @@ def part_box(points, pad=2):
 
 def person_category(keypoint_names, skeleton):
     """COCO person category carrying the keypoint names and skeleton (as xtcocotools reads)."""
-    return dict(id=1, name='person', supercategory='person', keypoints=list(keypoint_names),
+    return dict(id=1,
+                name='person',
+                supercategory='person',
+                keypoints=list(keypoint_names),
                 skeleton=[list(s) for s in skeleton])
 
 
 def person_annotation(fig, mask, image_id, ann_id):
     """The COCO fields shared by person-keypoint and whole-body annotations."""
-    return dict(id=ann_id, image_id=image_id, category_id=1, iscrowd=0,
-                bbox=[float(v) for v in mask_box(mask)], area=float(mask.sum()),
-                keypoints=keypoint_triplets(fig['body']), num_keypoints=17, segmentation=[])
+    return dict(id=ann_id,
+                image_id=image_id,
+                category_id=1,
+                iscrowd=0,
+                bbox=[float(v) for v in mask_box(mask)],
+                area=float(mask.sum()),
+                keypoints=keypoint_triplets(fig['body']),
+                num_keypoints=17,
+                segmentation=[])
 
 
 def make_person_set(out_dir, rng, num_train, num_val, ann_name, whole_body, size, max_people):
@@ -647,8 +664,8 @@ def make_person_set(out_dir, rng, num_train, num_val, ann_name, whole_body, size
 # ------------------------------------------------------------------------------------------
 def make_coco_keypoints(out_dir, rng, num_train=128, num_val=32):
     """COCO person keypoints: 1-2 stick figures per 128x128 image, 17 visible keypoints."""
-    return make_person_set(out_dir, rng, num_train, num_val,
-                           'person_keypoints_{split}2017.json', False, 128, 2)
+    return make_person_set(out_dir, rng, num_train, num_val, 'person_keypoints_{split}2017.json',
+                           False, 128, 2)
 
 
 # ------------------------------------------------------------------------------------------
@@ -656,8 +673,10 @@ def make_coco_keypoints(out_dir, rng, num_train=128, num_val=32):
 # ------------------------------------------------------------------------------------------
 def wholebody_fields(fig):
     """COCO-WholeBody's extra per-person fields: part keypoints, part boxes, validity flags."""
-    fields = dict(foot_kpts=keypoint_triplets(fig['foot']), foot_valid=True,
-                  face_kpts=keypoint_triplets(fig['face']), face_valid=True,
+    fields = dict(foot_kpts=keypoint_triplets(fig['foot']),
+                  foot_valid=True,
+                  face_kpts=keypoint_triplets(fig['face']),
+                  face_valid=True,
                   face_box=part_box(fig['face']))
     for key in ('lefthand', 'righthand'):
         fields[f'{key}_kpts'] = keypoint_triplets(fig[key])
@@ -668,8 +687,8 @@ def wholebody_fields(fig):
 
 def make_coco_wholebody(out_dir, rng, num_train=128, num_val=32):
     """COCO-WholeBody v1.0: one 133-keypoint figure per 192x192 image."""
-    return make_person_set(out_dir, rng, num_train, num_val,
-                           'coco_wholebody_{split}_v1.0.json', True, 192, 1)
+    return make_person_set(out_dir, rng, num_train, num_val, 'coco_wholebody_{split}_v1.0.json',
+                           True, 192, 1)
 
 
 # ------------------------------------------------------------------------------------------
@@ -719,6 +738,7 @@ def wflw_landmarks():
 
     Returns (98, 2) points and the group name of each point. Subject's right = image left.
     """
+
     def ellipse(ox, oy, ax, ay, angles):
         return [(ox + ax * math.cos(t), oy + ay * math.sin(t)) for t in angles]
 
@@ -769,7 +789,8 @@ def draw_wflw_face(rng, size=128):
     for chain in (p[60:68], p[68:76]):
         cv2.fillPoly(img, [chain.reshape(-1, 1, 2)], (245, 245, 245), lineType=cv2.LINE_8)
     cv2.polylines(img, [p[51:55].reshape(-1, 1, 2)], False, (150, 100, 80), 1)
-    cv2.fillPoly(img, [p[76:88].reshape(-1, 1, 2)], jitter_colour(rng, (190, 40, 60), 25),
+    cv2.fillPoly(img, [p[76:88].reshape(-1, 1, 2)],
+                 jitter_colour(rng, (190, 40, 60), 25),
                  lineType=cv2.LINE_8)
     for (x, y), group in zip(p, groups):
         img[y, x] = WFLW_GROUP_COLOURS[group]
@@ -791,14 +812,22 @@ def make_wflw(out_dir, rng, num_train=128, num_val=32):
             images.append(coco_image(image_id, file_name, *img.shape[:2]))
             box = part_box(pts, pad=1)
             centre = [box[0] + box[2] / 2, box[1] + box[3] / 2]
-            annotations.append(dict(
-                id=image_id, image_id=image_id, category_id=1, iscrowd=0, bbox=box,
-                area=box[2] * box[3], keypoints=keypoint_triplets(pts),
-                num_keypoints=WFLW_NUM_KEYPOINTS, center=centre,
-                scale=max(box[2], box[3]) / 200.0))
-        write_json(osp.join(out_dir, 'annotations', f'face_landmarks_wflw_{tag}.json'),
-                   dict(images=images, annotations=annotations,
-                        categories=[dict(id=1, name='person', supercategory='person')]))
+            annotations.append(
+                dict(id=image_id,
+                     image_id=image_id,
+                     category_id=1,
+                     iscrowd=0,
+                     bbox=box,
+                     area=box[2] * box[3],
+                     keypoints=keypoint_triplets(pts),
+                     num_keypoints=WFLW_NUM_KEYPOINTS,
+                     center=centre,
+                     scale=max(box[2], box[3]) / 200.0))
+        write_json(
+            osp.join(out_dir, 'annotations', f'face_landmarks_wflw_{tag}.json'),
+            dict(images=images,
+                 annotations=annotations,
+                 categories=[dict(id=1, name='person', supercategory='person')]))
         counts[split] = dict(images=len(images))
     return counts
 
@@ -835,9 +864,8 @@ def make_datasets(out, seed=0, only=None, num_train=None, num_val=None, verbose=
         path = osp.join(out, name)
         summary[name] = MAKERS[name](path, rng, **sizes)
         if verbose:
-            counts = '; '.join(
-                f'{split}: ' + ', '.join(f'{n} {what}' for what, n in count.items())
-                for split, count in summary[name].items())
+            counts = '; '.join(f'{split}: ' + ', '.join(f'{n} {what}' for what, n in count.items())
+                               for split, count in summary[name].items())
             print(f'{name}: {counts} -> {path} ({time.perf_counter() - start:.2f}s)')
     return summary
 

@@ -44,8 +44,7 @@ def register_symbolics(opset: int = OPSET) -> None:
 
     def index_add(g, self, dim, index, source, alpha=None):
         dim = sh._get_const(dim, 'i', 'dim')
-        if alpha is not None and not sh._is_none(alpha) and sh._maybe_get_const(alpha,
-                                                                                 'f') != 1:
+        if alpha is not None and not sh._is_none(alpha) and sh._maybe_get_const(alpha, 'f') != 1:
             raise RuntimeError('ONNX export of index_add supports alpha=1 only')
         rank = sh._get_tensor_rank(source)
         if rank is None:
@@ -62,10 +61,11 @@ def register_symbolics(opset: int = OPSET) -> None:
         dim, descending = args[-2:]
         dim = sh._get_const(dim, 'i', 'dim') % sh._get_tensor_rank(self)
         descending = sh._get_const(descending, 'b', 'descending')
-        k = g.op('Gather', g.op('Shape', self), g.op('Constant', value_t=torch.tensor([dim])),
+        k = g.op('Gather',
+                 g.op('Shape', self),
+                 g.op('Constant', value_t=torch.tensor([dim])),
                  axis_i=0)
-        return g.op('TopK', self, k, axis_i=dim, largest_i=int(descending), sorted_i=1,
-                    outputs=2)
+        return g.op('TopK', self, k, axis_i=dim, largest_i=int(descending), sorted_i=1, outputs=2)
 
     def bincount(g, self, weights, minlength):
         if not sh._is_none(weights):
@@ -81,7 +81,11 @@ def register_symbolics(opset: int = OPSET) -> None:
             raise RuntimeError(f'ONNX export of scatter_reduce supports include_self=True and '
                                f'reduce in {sorted(_REDUCTIONS)}, got reduce={reduce!r}, '
                                f'include_self={include_self}')
-        return g.op('ScatterElements', self, index, src, axis_i=dim,
+        return g.op('ScatterElements',
+                    self,
+                    index,
+                    src,
+                    axis_i=dim,
                     reduction_s=_REDUCTIONS[reduce])
 
     for name, fn in [('index_add', index_add), ('sort', sort), ('bincount', bincount),
@@ -115,17 +119,17 @@ class TensorOutputs(nn.Module):
         return tuple(flat)
 
 
-def build_model(config: str, checkpoint=None, backbone_only: bool = False,
+def build_model(config: str,
+                checkpoint=None,
+                backbone_only: bool = False,
                 cfg_options=None) -> nn.Module:
     """Build the config's model (or its backbone with map outputs), weights loaded, eval."""
     from mmengine.config import Config
     from mmengine.registry import MODELS, init_default_scope
     from mmengine.runner.checkpoint import CheckpointLoader, _load_checkpoint_to_model
 
-    from tcformer_mm.checkpoint.convert import (is_released_classifier,
-                                                       load_converted_state_dict,
-                                                       tcformer_classifier_convert,
-                                                       tcformer_convert)
+    from tcformer_mm.checkpoint.convert import (is_released_classifier, load_converted_state_dict,
+                                                tcformer_classifier_convert, tcformer_convert)
     cfg = Config.fromfile(config)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
@@ -151,7 +155,11 @@ def build_model(config: str, checkpoint=None, backbone_only: bool = False,
     return model.eval()
 
 
-def export(model: nn.Module, shape, out: str, whole_model: bool, opset: int = OPSET) -> torch.Tensor:
+def export(model: nn.Module,
+           shape,
+           out: str,
+           whole_model: bool,
+           opset: int = OPSET) -> torch.Tensor:
     """Export ``model`` for a (1, 3, H, W) input to ``out``; return the traced input."""
     import warnings
     register_symbolics(opset)
@@ -161,12 +169,19 @@ def export(model: nn.Module, shape, out: str, whole_model: bool, opset: int = OP
         # The tracer warns about every Python int taken from a tensor; those that are not
         # fixed by the input size were removed from the token ops, --verify checks the rest.
         warnings.simplefilter('ignore')
-        torch.onnx.export(wrapper, (x, ), out, dynamo=False, opset_version=opset,
-                          input_names=['input'], do_constant_folding=True)
+        torch.onnx.export(wrapper, (x, ),
+                          out,
+                          dynamo=False,
+                          opset_version=opset,
+                          input_names=['input'],
+                          do_constant_folding=True)
     return x
 
 
-def verify(model: nn.Module, onnx_file: str, x: torch.Tensor, whole_model: bool,
+def verify(model: nn.Module,
+           onnx_file: str,
+           x: torch.Tensor,
+           whole_model: bool,
            atol: float = 1e-4) -> list:
     """Max |PyTorch - onnxruntime| per output, for ``x`` and a second random input.
 
@@ -203,15 +218,23 @@ def parse_args(argv=None):
     parser.add_argument('config', help='config file')
     parser.add_argument('checkpoint', nargs='?', help='checkpoint (random weights if omitted)')
     parser.add_argument('--out', required=True, help='output .onnx file')
-    parser.add_argument('--shape', type=int, nargs=2, default=[224, 224], metavar=('H', 'W'),
+    parser.add_argument('--shape',
+                        type=int,
+                        nargs=2,
+                        default=[224, 224],
+                        metavar=('H', 'W'),
                         help='input size (default 224 224)')
-    parser.add_argument('--backbone-only', action='store_true',
+    parser.add_argument('--backbone-only',
+                        action='store_true',
                         help="export the backbone (its feature maps) instead of the model")
-    parser.add_argument('--verify', action='store_true',
+    parser.add_argument('--verify',
+                        action='store_true',
                         help='compare onnxruntime with PyTorch on two inputs')
     parser.add_argument('--atol', type=float, default=1e-4, help='tolerance of --verify')
     parser.add_argument('--opset', type=int, default=OPSET, help=f'ONNX opset (default {OPSET})')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+    parser.add_argument('--cfg-options',
+                        nargs='+',
+                        action=DictAction,
                         help='override config settings, key=value')
     return parser.parse_args(argv)
 

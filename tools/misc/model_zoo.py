@@ -34,9 +34,8 @@ def _command(config: str) -> str:
 
 def _metrics(model: dict) -> str:
     results = model.get('Results') or []
-    return '<br>'.join(
-        ', '.join(f'{k} {v}' for k, v in r['Metrics'].items()) + f' ({r["Dataset"]})'
-        for r in results)
+    return '<br>'.join(', '.join(f'{k} {v}' for k, v in r['Metrics'].items()) + f' ({r["Dataset"]})'
+                       for r in results)
 
 
 def zoo_markdown(root: str = ROOT) -> str:
@@ -82,8 +81,10 @@ def main(argv=None):
         sys.stdout.write(tables)
         return 0
     if readme_zoo(args.check) != tables:
-        print(f'{args.check}: the model zoo section differs from the metafiles; regenerate it '
-              f'with `python tools/misc/model_zoo.py`', file=sys.stderr)
+        print(
+            f'{args.check}: the model zoo section differs from the metafiles; regenerate it '
+            f'with `python tools/misc/model_zoo.py`',
+            file=sys.stderr)
         return 1
     return 0
 

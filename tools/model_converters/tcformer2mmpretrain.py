@@ -19,8 +19,7 @@ import torch
 
 sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..')))
 
-from tcformer_mm.checkpoint.convert import (  # noqa: E402
-    tcformer_classifier_convert, unwrap_state_dict)
+from tcformer_mm.checkpoint import tcformer_classifier_convert, unwrap_state_dict  # noqa: E402
 
 
 def convert(checkpoint: dict, keep_others: bool = False) -> 'OrderedDict':

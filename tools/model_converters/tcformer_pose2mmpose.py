@@ -22,8 +22,8 @@ import torch
 
 sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..')))
 
-from tcformer_mm.checkpoint.pose import tcformer_pose_convert  # noqa: E402
 from tcformer_mm.checkpoint.loading import load_checkpoint_file  # noqa: E402
+from tcformer_mm.checkpoint.pose import tcformer_pose_convert  # noqa: E402
 
 
 def main():

@@ -30,8 +30,8 @@ from mmengine.config import Config, DictAction
 from mmengine.registry import MODELS, init_default_scope
 from mmengine.runner.checkpoint import CheckpointLoader
 
-from tcformer_mm.models import TCFormer
 from tcformer_mm.checkpoint.convert import load_converted_state_dict, tcformer_convert
+from tcformer_mm.models import TCFormer
 from tcformer_mm.visualization import stage_tokens, token_pictures
 
 
@@ -39,14 +39,21 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description='Draw the token regions and token density of a TCFormer backbone.')
     parser.add_argument('config', help='config file (any codebase) with a TCFormer backbone')
-    parser.add_argument('paths', nargs='+', metavar='[CHECKPOINT] IMAGE',
+    parser.add_argument('paths',
+                        nargs='+',
+                        metavar='[CHECKPOINT] IMAGE',
                         help='optional checkpoint (model, backbone or released), then image')
     parser.add_argument('--out-dir', required=True, help='directory for the PNG files')
-    parser.add_argument('--shape', type=int, nargs=2, metavar=('H', 'W'),
+    parser.add_argument('--shape',
+                        type=int,
+                        nargs=2,
+                        metavar=('H', 'W'),
                         help="input size; defaults to the config's test size")
     parser.add_argument('--device', default='cpu', help='device to run the backbone on')
     parser.add_argument('--no-borders', action='store_true', help='do not draw token borders')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+    parser.add_argument('--cfg-options',
+                        nargs='+',
+                        action=DictAction,
                         help='override config settings, key=value')
     args = parser.parse_args(argv)
     if len(args.paths) > 2:
@@ -81,14 +88,13 @@ def resize_to_test_size(image: np.ndarray, cfg: Config, shape=None) -> np.ndarra
             crop_w, crop_h = (crop, crop) if isinstance(crop, int) else crop
             h, w = image.shape[:2]
             scale = max(crop_h / h, crop_w / w)
-            image = mmcv.imresize(image, (max(crop_w, round(w * scale)),
-                                          max(crop_h, round(h * scale))))
+            image = mmcv.imresize(image,
+                                  (max(crop_w, round(w * scale)), max(crop_h, round(h * scale))))
             h, w = image.shape[:2]
             top, left = (h - crop_h) // 2, (w - crop_w) // 2
             return image[top:top + crop_h, left:left + crop_w]
         if kind == 'TopdownAffine':
-            w, h = transform['input_size'] if 'input_size' in transform else cfg.codec[
-                'input_size']
+            w, h = transform['input_size'] if 'input_size' in transform else cfg.codec['input_size']
             return mmcv.imresize(image, (w, h))
         if kind == 'Resize' and 'scale' in transform:
             scale = transform['scale']

@@ -10,11 +10,11 @@ from mmengine.logging import MMLogger
 from mmengine.model import BaseModule
 from mmengine.runner.checkpoint import CheckpointLoader
 
+from tcformer_mm.checkpoint.convert import load_converted_state_dict, tcformer_convert
 from tcformer_mm.ops import TokenMapPairs, TokenSet, token2map, token_map_pairs
 from tcformer_mm.ops.clustering import ClusteringMethod
 from tcformer_mm.registry import register_module
 from ..layers import CTM, GridBlock, OverlapPatchEmbed, TCBlock
-from tcformer_mm.checkpoint.convert import load_converted_state_dict, tcformer_convert
 from ..weight_init import released_init
 
 #: Settings shared by every preset (supplement Table S1): channels, heads, MLP expansion and
@@ -388,7 +388,10 @@ class TCFormer(BaseModule):
             self._collect(i, tokens, outs)
         return tuple(outs)
 
-    def _collect(self, i: int, tokens: TokenSet, outs: list,
+    def _collect(self,
+                 i: int,
+                 tokens: TokenSet,
+                 outs: list,
                  pairs: Optional[TokenMapPairs] = None) -> None:
         if i in self.out_indices:
             outs.append(token2map(tokens, pairs=pairs) if self.output_format == 'maps' else tokens)

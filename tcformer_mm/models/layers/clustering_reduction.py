@@ -28,8 +28,7 @@ class ClusteringReduction(BaseModule):
         init_cfg (dict, optional): Initialization config. Defaults to None.
     """
 
-    def __init__(self, embed_dims: int, with_proj: bool = True,
-                 init_cfg: Optional[dict] = None):
+    def __init__(self, embed_dims: int, with_proj: bool = True, init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg)
         self.with_proj = with_proj
         if with_proj:

@@ -59,7 +59,9 @@ class CTM(BaseModule):
         # never changes the state dict.
         self.clustering = build_clustering(clustering)
 
-    def forward(self, tokens: TokenSet, *,
+    def forward(self,
+                tokens: TokenSet,
+                *,
                 pairs: Optional[TokenMapPairs] = None) -> Tuple[TokenSet, TokenSet]:
         """Merge the tokens.
 
@@ -82,6 +84,9 @@ class CTM(BaseModule):
         source = tokens.replace(x=x, score=score)
         idx_cluster, num_clusters = self.clustering(source, self.num_parts, ratio=self.ratio)
         h, w = tokens.map_size
-        merged = merge_tokens(source, idx_cluster, num_clusters, None,
-                              ((h - 1) // 2 + 1, (w - 1) // 2 + 1), score=score)
+        merged = merge_tokens(source,
+                              idx_cluster,
+                              num_clusters,
+                              None, ((h - 1) // 2 + 1, (w - 1) // 2 + 1),
+                              score=score)
         return merged, source

@@ -171,8 +171,7 @@ class TCMlp(BaseModule):
         self.fc2 = nn.Linear(hidden_dims, embed_dims)
         self.drop = nn.Dropout(drop_rate)
 
-    def forward(self, tokens: TokenSet, *,
-                pairs: Optional[TokenMapPairs] = None) -> torch.Tensor:
+    def forward(self, tokens: TokenSet, *, pairs: Optional[TokenMapPairs] = None) -> torch.Tensor:
         """Run the MLP.
 
         Args:
@@ -275,7 +274,8 @@ class TCBlock(BaseModule):
             kv, kv_pairs = q, pairs
         else:
             kv = key_value.replace(x=self.norm1(key_value.x))
-        x = x + self.drop_path(self.attn(q, kv, reduced_key_value=reduced_key_value,
-                                               pairs=kv_pairs, cr_target=cr_target))
+        x = x + self.drop_path(
+            self.attn(
+                q, kv, reduced_key_value=reduced_key_value, pairs=kv_pairs, cr_target=cr_target))
         x = x + self.drop_path(self.mlp(query.replace(x=self.norm2(x)), pairs=pairs))
         return query.replace(x=x)

@@ -116,8 +116,9 @@ class MTA(BaseModule):
                  drop_path_rate: float = 0.,
                  out_indices: Optional[Sequence[int]] = None,
                  output_format: str = 'maps',
-                 init_cfg: Optional[Union[dict, List[dict]]] = dict(
-                     type='Xavier', layer='Conv2d', distribution='uniform')):
+                 init_cfg: Optional[Union[dict, List[dict]]] = dict(type='Xavier',
+                                                                    layer='Conv2d',
+                                                                    distribution='uniform')):
         super().__init__(init_cfg=init_cfg)
         if not isinstance(in_channels, (list, tuple)):
             raise TypeError(f'MTA: in_channels must be a list, got {in_channels!r}')
@@ -167,14 +168,13 @@ class MTA(BaseModule):
         mlp_ratios = _per_level(mlp_ratios, self.num_ins, 'mlp_ratios')
         sr_ratios = _per_level(sr_ratios, self.num_ins, 'sr_ratios')
         self.lateral_convs = nn.ModuleList(
-            ConvModule(
-                in_channels[i],
-                out_channels,
-                1,
-                conv_cfg=conv_cfg,
-                norm_cfg=norm_cfg if not no_norm_on_lateral else None,
-                act_cfg=act_cfg,
-                inplace=False) for i in levels)
+            ConvModule(in_channels[i],
+                       out_channels,
+                       1,
+                       conv_cfg=conv_cfg,
+                       norm_cfg=norm_cfg if not no_norm_on_lateral else None,
+                       act_cfg=act_cfg,
+                       inplace=False) for i in levels)
         # One merge block per level below the top one: the top level has nothing to add.
         self.merge_blocks = nn.ModuleList(
             TCBlock(
@@ -199,16 +199,15 @@ class MTA(BaseModule):
                 in_ch = (self.in_channels[self.backbone_end_level - 1]
                          if i == 0 and self.add_extra_convs == 'on_input' else out_channels)
                 self.extra_convs.append(
-                    ConvModule(
-                        in_ch,
-                        out_channels,
-                        3,
-                        stride=2,
-                        padding=1,
-                        conv_cfg=conv_cfg,
-                        norm_cfg=norm_cfg,
-                        act_cfg=act_cfg,
-                        inplace=False))
+                    ConvModule(in_ch,
+                               out_channels,
+                               3,
+                               stride=2,
+                               padding=1,
+                               conv_cfg=conv_cfg,
+                               norm_cfg=norm_cfg,
+                               act_cfg=act_cfg,
+                               inplace=False))
 
     def init_weights(self):
         """Initialize as the released neck: first what its constructor did (Linear truncated

@@ -17,7 +17,9 @@ class ClusteringMethod:
     deterministic. Subclasses implement :meth:`cluster_parts`.
     """
 
-    def __call__(self, tokens: TokenSet, num_parts: int = 1,
+    def __call__(self,
+                 tokens: TokenSet,
+                 num_parts: int = 1,
                  ratio: float = 0.25) -> Tuple[Tensor, int]:
         """Cluster the tokens.
 

@@ -98,8 +98,9 @@ class BipartiteSoftMatching(ClusteringMethod):
         index = (mapping + torch.arange(BP, device=device).unsqueeze(1) * n_new).reshape(-1)
         weight = (size * valid).reshape(-1)
         new_size = size.new_zeros(BP * n_new).index_add_(0, index, weight)
-        new_feat = feat.new_zeros(BP * n_new, C).index_add_(
-            0, index, feat.reshape(-1, C) * weight.unsqueeze(1))
+        new_feat = feat.new_zeros(BP * n_new,
+                                  C).index_add_(0, index,
+                                                feat.reshape(-1, C) * weight.unsqueeze(1))
         new_feat = new_feat / new_size.clamp(min=1).unsqueeze(1)
         return (new_feat.reshape(BP, n_new, C), new_size.reshape(BP, n_new), new_count, mapping)
 
@@ -108,8 +109,8 @@ class BipartiteSoftMatching(ClusteringMethod):
         M = parts.num_clusters
         count = parts.valid.sum(dim=1)  # real tokens sit first in every part
         size = parts.valid.float()
-        assign = torch.arange(feat.shape[1], device=feat.device).unsqueeze(0).repeat(
-            feat.shape[0], 1)
+        assign = torch.arange(feat.shape[1],
+                              device=feat.device).unsqueeze(0).repeat(feat.shape[0], 1)
         start = count.double()
         step = 0
         while bool((count > M).any()):

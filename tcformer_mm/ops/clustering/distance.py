@@ -71,7 +71,9 @@ class BlockBuffer:
         return self.storage[:numel].view(shape)
 
 
-def partial_sq_dist_block(a: Tensor, b: Tensor, sq_b: Tensor,
+def partial_sq_dist_block(a: Tensor,
+                          b: Tensor,
+                          sq_b: Tensor,
                           buffer: Optional[BlockBuffer] = None) -> Tensor:
     """Squared distances minus |a|^2: ``|b_m|^2 - 2 a_r . b_m``.
 
@@ -95,7 +97,10 @@ def partial_sq_dist_block(a: Tensor, b: Tensor, sq_b: Tensor,
     return d2.add_(sq_b.unsqueeze(1))
 
 
-def sq_dist_block(a: Tensor, b: Tensor, sq_a: Tensor, sq_b: Tensor,
+def sq_dist_block(a: Tensor,
+                  b: Tensor,
+                  sq_a: Tensor,
+                  sq_b: Tensor,
                   buffer: Optional[BlockBuffer] = None) -> Tensor:
     """Squared distances between two sets of fp32 features.
 
@@ -125,12 +130,15 @@ def _min_over_rows(v: Tensor, buffer: Optional[BlockBuffer] = None) -> Tensor:
     v = torch.minimum(v[..., :half, :], v[..., half:, :], out=out)
     while v.shape[-2] > 1:
         half = v.shape[-2] // 2
-        v = torch.minimum(v[..., :half, :], v[..., half:, :],
+        v = torch.minimum(v[..., :half, :],
+                          v[..., half:, :],
                           out=v[..., :half, :] if in_place else None)
     return v.squeeze(-2)
 
 
-def smallest_k(d: Tensor, k: int, with_max: bool = False,
+def smallest_k(d: Tensor,
+               k: int,
+               with_max: bool = False,
                buffer: Optional[BlockBuffer] = None) -> Tuple[Tensor, ...]:
     """The k smallest values of every row of ``d`` (..., N), ascending, and their columns.
 
@@ -167,17 +175,18 @@ def smallest_k(d: Tensor, k: int, with_max: bool = False,
         # Candidate pos is row pos // k of the strided view, chunk best[pos % k].
         cols = (pos // k) * num_chunks + torch.gather(best, -1, pos % k)
         if split < n:
-            tail_values, tail_pos = d.narrow(-1, split, n - split).topk(
-                min(k, n - split), dim=-1, largest=False)
-            values, pos = torch.cat([values, tail_values], dim=-1).topk(k, dim=-1,
+            tail_values, tail_pos = d.narrow(-1, split, n - split).topk(min(k, n - split),
+                                                                        dim=-1,
                                                                         largest=False)
+            values, pos = torch.cat([values, tail_values], dim=-1).topk(k, dim=-1, largest=False)
             cols = torch.gather(torch.cat([cols, tail_pos + split], dim=-1), -1, pos)
     return (values, cols, d.amax(dim=-1)) if with_max else (values, cols)
 
 
 @torch.no_grad()
-def nearest_centre(x: Tensor, centres: Tensor, max_block_bytes: int = DEFAULT_BLOCK_BYTES
-                   ) -> Tensor:
+def nearest_centre(x: Tensor,
+                   centres: Tensor,
+                   max_block_bytes: int = DEFAULT_BLOCK_BYTES) -> Tensor:
     """Index of the nearest centre of every token (ties: the lowest centre index).
 
     Args:

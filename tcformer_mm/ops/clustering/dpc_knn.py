@@ -63,7 +63,9 @@ NUM_NEIGHBOURS = 8
 
 
 @torch.no_grad()
-def dpc_knn_score(x: Tensor, k: int = 5, valid: Optional[Tensor] = None,
+def dpc_knn_score(x: Tensor,
+                  k: int = 5,
+                  valid: Optional[Tensor] = None,
                   max_block_bytes: int = DEFAULT_BLOCK_BYTES) -> Tuple[Tensor, Tensor]:
     """Density and centre score of every token (eq. 1-2).
 
@@ -119,8 +121,10 @@ def _score_and_neighbours(x: Tensor, k: int, valid: Optional[Tensor],
             d2.masked_fill_(pad_col, float('inf'))
             nbr_d2[:, r0:r1], nbr_idx[:, r0:r1] = smallest_k(d2, num_nbrs, buffer=scratch)
         else:
-            nbr_d2[:, r0:r1], nbr_idx[:, r0:r1], row_max[:, r0:r1] = smallest_k(
-                d2, num_nbrs, with_max=True, buffer=scratch)
+            nbr_d2[:, r0:r1], nbr_idx[:, r0:r1], row_max[:, r0:r1] = smallest_k(d2,
+                                                                                num_nbrs,
+                                                                                with_max=True,
+                                                                                buffer=scratch)
     nbr_d2.add_(sq.unsqueeze(-1)).clamp_(min=0)
     row_max = row_max.add_(sq).clamp_(min=0).masked_fill_(~valid, 0)
     max_d2 = row_max.amax(dim=1)
@@ -137,7 +141,8 @@ def _score_and_neighbours(x: Tensor, k: int, valid: Optional[Tensor],
     # ranks last. In this order the tokens denser than token i are those of lower rank.
     order = torch.sort(density, dim=1, descending=True, stable=True).indices
     rank = torch.empty_like(order).scatter_(
-        1, order, torch.arange(N, device=device).expand(B, N).contiguous())
+        1, order,
+        torch.arange(N, device=device).expand(B, N).contiguous())
 
     # Distance indicator. If a neighbour of token i is denser, the first denser one in the
     # (ascending) neighbour list is its nearest denser token: every token closer than it is
@@ -188,8 +193,7 @@ def _nearest_denser_exhaustive(x: Tensor, sq: Tensor, order: Tensor, rank: Tenso
         r1 = min(num_todo, r0 + rows)
         # Columns: every token denser than the block's last (least dense) row.
         cols = max(1, int(todo_rank[:, r1 - 1].max()))
-        d2 = partial_sq_dist_block(x_todo[:, r0:r1], x_sorted[:, :cols], sq_sorted[:, :cols],
-                                   block)
+        d2 = partial_sq_dist_block(x_todo[:, r0:r1], x_sorted[:, :cols], sq_sorted[:, :cols], block)
         not_denser = (torch.arange(cols, device=device)
                       >= todo_rank[:, r0:r1].unsqueeze(-1))  # (B, R, cols)
         result[:, r0:r1] = d2.masked_fill_(not_denser, float('inf')).amin(dim=-1)
@@ -218,7 +222,8 @@ def select_centres(score: Tensor, num_clusters: int) -> Tensor:
     return torch.sort(score, dim=1, descending=True, stable=True).indices[:, :num_clusters]
 
 
-def assign_to_centres(x: Tensor, centres: Tensor,
+def assign_to_centres(x: Tensor,
+                      centres: Tensor,
                       max_block_bytes: int = DEFAULT_BLOCK_BYTES) -> Tensor:
     """Cluster of every token: its nearest centre; a centre is always its own cluster.
 
@@ -240,7 +245,10 @@ def assign_to_centres(x: Tensor, centres: Tensor,
 
 
 @torch.no_grad()
-def dpc_knn(x: Tensor, num_clusters: int, k: int = 5, valid: Optional[Tensor] = None,
+def dpc_knn(x: Tensor,
+            num_clusters: int,
+            k: int = 5,
+            valid: Optional[Tensor] = None,
             max_block_bytes: int = DEFAULT_BLOCK_BYTES) -> Tensor:
     """DPC-kNN clustering of every set of tokens in the batch (global clustering).
 
@@ -276,8 +284,8 @@ def _assign_with_neighbours(nb: _Neighbours, centres: Tensor, max_block_bytes: i
     M = centres.shape[1]
     device = x.device
     cluster_ids = torch.arange(M, device=device).expand(B, M).contiguous()
-    centre_id = torch.full((B, N), M, dtype=torch.long, device=device).scatter_(
-        1, centres, cluster_ids)
+    centre_id = torch.full((B, N), M, dtype=torch.long,
+                           device=device).scatter_(1, centres, cluster_ids)
     listed = torch.gather(centre_id, 1, nb.idx.reshape(B, -1)).reshape(nb.idx.shape)
     is_centre = listed < M
     first = is_centre.to(torch.uint8).argmax(-1, keepdim=True)
@@ -293,8 +301,7 @@ def _assign_with_neighbours(nb: _Neighbours, centres: Tensor, max_block_bytes: i
                             stable=True).indices[:, :num_todo]
         x_todo = torch.gather(x, 1, tokens.unsqueeze(-1).expand(B, num_todo, C))
         centre_x = torch.gather(x, 1, centres.unsqueeze(-1).expand(B, M, C))
-        _write_back(idx_cluster, tokens, count, nearest_centre(x_todo, centre_x,
-                                                                max_block_bytes))
+        _write_back(idx_cluster, tokens, count, nearest_centre(x_todo, centre_x, max_block_bytes))
     # Padding (never searched) joins cluster 0; the caller drops it.
     idx_cluster.masked_fill_(idx_cluster == M, 0)
     # A centre could tie with an earlier centre of identical features; it still owns itself.

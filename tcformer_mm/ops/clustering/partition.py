@@ -117,9 +117,11 @@ def partition_tokens(tokens: TokenSet, num_parts: int, ratio: float) -> Partitio
     B, N, C = x.shape
     device = x.device
     if num_windows_per_side(num_parts) == 1:
-        return Partition(x=x, valid=torch.ones(B, N, dtype=torch.bool, device=device),
+        return Partition(x=x,
+                         valid=torch.ones(B, N, dtype=torch.bool, device=device),
                          index=torch.arange(B * N, device=device).reshape(B, N),
-                         part=torch.zeros(B, N, dtype=torch.long, device=device), num_parts=1,
+                         part=torch.zeros(B, N, dtype=torch.long, device=device),
+                         num_parts=1,
                          num_clusters=clusters_per_part(N, 1, ratio, N))
 
     P = num_parts
@@ -128,8 +130,11 @@ def partition_tokens(tokens: TokenSet, num_parts: int, ratio: float) -> Partitio
     # part 0.
     cell_part = cell_part_index(tokens.init_grid_size, P, device).expand_as(tokens.idx_token)
     # Parts are >= 0, so including the zeros changes nothing; ONNX has no include_self=False.
-    part = torch.zeros(B, N, dtype=torch.long, device=device).scatter_reduce(
-        1, tokens.idx_token, cell_part, reduce='amax', include_self=True)
+    part = torch.zeros(B, N, dtype=torch.long, device=device).scatter_reduce(1,
+                                                                             tokens.idx_token,
+                                                                             cell_part,
+                                                                             reduce='amax',
+                                                                             include_self=True)
 
     offsets = torch.arange(B, device=device).unsqueeze(1) * P
     counts = torch.bincount((part + offsets).reshape(-1), minlength=B * P).reshape(B, P)
@@ -144,8 +149,7 @@ def partition_tokens(tokens: TokenSet, num_parts: int, ratio: float) -> Partitio
     order = torch.sort(part, dim=1, stable=True).indices
     part_sorted = torch.gather(part, 1, order)
     starts = torch.cumsum(counts, dim=1) - counts  # first sorted position of every part
-    pos_sorted = torch.arange(N, device=device).unsqueeze(0) - torch.gather(starts, 1,
-                                                                            part_sorted)
+    pos_sorted = torch.arange(N, device=device).unsqueeze(0) - torch.gather(starts, 1, part_sorted)
     pos = torch.empty_like(pos_sorted).scatter_(1, order, pos_sorted)
 
     index = (part + offsets) * Np + pos
@@ -153,6 +157,9 @@ def partition_tokens(tokens: TokenSet, num_parts: int, ratio: float) -> Partitio
     valid[index.reshape(-1)] = True
     feats = x.new_zeros(B * P * Np, C)
     feats[index.reshape(-1)] = x.reshape(B * N, C)
-    return Partition(x=feats.reshape(B * P, Np, C), valid=valid.reshape(B * P, Np), index=index,
-                     part=part, num_parts=P,
+    return Partition(x=feats.reshape(B * P, Np, C),
+                     valid=valid.reshape(B * P, Np),
+                     index=index,
+                     part=part,
+                     num_parts=P,
                      num_clusters=clusters_per_part(N, P, ratio, min_count))

@@ -1,0 +1,1 @@
+"""Builders and fixtures shared by the tests of several folders (one module per codebase)."""
