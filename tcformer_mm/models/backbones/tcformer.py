@@ -137,12 +137,11 @@ class TCFormer(BaseModule):
 
         if isinstance(out_indices, int):
             out_indices = [out_indices]
-        out_indices = [i + self.num_stages if i < 0 else i for i in out_indices]
         for i in out_indices:
-            if not 0 <= i < self.num_stages:
+            if not -self.num_stages <= i < self.num_stages:
                 raise ValueError(f'Invalid out_indices {i}: TCFormer has {self.num_stages} '
-                                 'stages (0-3).')
-        self.out_indices = tuple(out_indices)
+                                 f'stages (0-3, or -4 to -1 from the end).')
+        self.out_indices = tuple(i % self.num_stages for i in out_indices)
         if output_format not in ('tokens', 'maps'):
             raise ValueError(f"output_format must be 'tokens' or 'maps', got "
                              f'{output_format!r}.')
@@ -151,6 +150,14 @@ class TCFormer(BaseModule):
         self.with_cp = with_cp
         self.clustering_cfg = copy.deepcopy(clustering)
         self.use_ctm = use_ctm
+        if isinstance(in_channels, bool) or not isinstance(in_channels, int) or in_channels < 1:
+            raise ValueError(f'TCFormer: in_channels must be a positive integer, got '
+                             f'{in_channels!r}.')
+        self.in_channels = in_channels
+        for name, rate in (('drop_rate', drop_rate), ('attn_drop_rate', attn_drop_rate),
+                           ('drop_path_rate', drop_path_rate)):
+            if not 0 <= rate < 1:
+                raise ValueError(f'TCFormer: {name} is a probability in [0, 1), got {rate!r}.')
 
         dpr = torch.linspace(0, drop_path_rate, sum(self.depths)).tolist()
         cur = 0
@@ -346,6 +353,7 @@ class TCFormer(BaseModule):
             ``output_format='maps'``, a Tensor (B, C_i, H_i, W_i) where H_1 = (H - 1) // 4 + 1
             and H_{i+1} = (H_i - 1) // 2 + 1.
         """
+        self._check_input(x)
         h, w = x.shape[-2:]
         problem = self._size_problem(h, w)
         if problem is not None:
@@ -374,6 +382,29 @@ class TCFormer(BaseModule):
             tokens = query.replace(x=norm(query.x))
             self._collect(i, tokens, outs, pairs)
         return tuple(outs)
+
+    def _check_input(self, x) -> None:
+        """Shape and dtype of the images, checked on the host (no device synchronisation)."""
+        if not isinstance(x, torch.Tensor):
+            raise TypeError(f'TCFormer: expected an image tensor (B, C, H, W), got '
+                            f'{type(x).__name__}.')
+        if x.dim() != 4:
+            raise ValueError(f'TCFormer: expected images of shape (B, C, H, W), got shape '
+                             f'{tuple(x.shape)}; add the batch dimension with x[None].')
+        if x.shape[0] == 0:
+            raise ValueError('TCFormer: the batch is empty (shape '
+                             f'{tuple(x.shape)}).')
+        if x.shape[1] != self.in_channels:
+            raise ValueError(f'TCFormer: in_channels is {self.in_channels}, but the images '
+                             f'have {x.shape[1]} channels (shape {tuple(x.shape)}).')
+        weight = self.patch_embed1.proj.weight
+        if not x.is_floating_point():
+            raise TypeError(f'TCFormer: images must be floating point (normalised by the data '
+                            f'preprocessor), got {x.dtype}.')
+        if x.dtype != weight.dtype and not torch.is_autocast_enabled(x.device.type):
+            raise TypeError(f'TCFormer: images are {x.dtype} but the weights are '
+                            f'{weight.dtype}; convert them (x.to({weight.dtype})) or run '
+                            'under autocast.')
 
     def _forward_grid_stages(self, tokens: TokenSet, outs: list) -> tuple:
         """Stages 2-4 without CTM: strided patch embeddings and grid blocks (PVTv2)."""

@@ -137,6 +137,9 @@ class MTA(BaseModule):
         self.kv_reduction = kv_reduction
         self.output_format = output_format
 
+        if not 0 <= start_level < self.num_ins:
+            raise ValueError(f'MTA: start_level {start_level} must index one of the '
+                             f'{self.num_ins} input levels (0..{self.num_ins - 1})')
         if end_level == -1 or end_level == self.num_ins - 1:
             self.backbone_end_level = self.num_ins
             if num_outs < self.num_ins - start_level:
@@ -240,6 +243,10 @@ class MTA(BaseModule):
         if not all(isinstance(t, TokenSet) for t in inputs):
             raise TypeError('MTA: inputs must be TokenSets; build the backbone with '
                             "output_format='tokens'")
+        widths = [t.x.shape[-1] for t in inputs]
+        if widths != self.in_channels:
+            raise ValueError(f'MTA: in_channels is {self.in_channels}, but the token sets have '
+                             f'{widths} channels')
         levels = [
             self._lateral(conv, inputs[i + self.start_level])
             for i, conv in enumerate(self.lateral_convs)

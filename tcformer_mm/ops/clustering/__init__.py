@@ -42,7 +42,12 @@ def build_clustering(cfg: Union[str, dict, ClusteringMethod]) -> ClusteringMetho
     if name not in CLUSTERING_METHODS:
         raise ValueError(f'unknown clustering type {name!r}; valid types: '
                          f'{sorted(CLUSTERING_METHODS)}')
-    return CLUSTERING_METHODS[name](**kwargs)
+    method = CLUSTERING_METHODS[name]
+    try:
+        return method(**kwargs)
+    except TypeError as e:
+        raise TypeError(f'clustering {name!r}: {e} (arguments given: {sorted(kwargs)}); see '
+                        f'{method.__name__}') from None
 
 
 __all__ = [

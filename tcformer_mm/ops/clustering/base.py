@@ -8,6 +8,13 @@ from ..token_set import TokenSet
 from .partition import Partition, partition_tokens
 
 
+def check_positive_int(owner: str, name: str, value) -> int:
+    """``value`` if it is an int >= 1; otherwise a ValueError naming ``owner.name``."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f'{owner}: {name} must be a positive integer, got {value!r}')
+    return value
+
+
 class ClusteringMethod:
     """Base class: partition the tokens, cluster every part, map the ids back.
 

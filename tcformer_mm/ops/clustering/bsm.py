@@ -3,7 +3,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .base import ClusteringMethod
+from .base import ClusteringMethod, check_positive_int
 from .distance import DEFAULT_BLOCK_BYTES, rows_per_block
 from .partition import Partition
 
@@ -53,8 +53,8 @@ class BipartiteSoftMatching(ClusteringMethod):
     """
 
     def __init__(self, num_steps: int = 5, max_block_bytes: int = DEFAULT_BLOCK_BYTES):
-        self.num_steps = num_steps
-        self.max_block_bytes = max_block_bytes
+        self.num_steps = check_positive_int('bsm', 'num_steps', num_steps)
+        self.max_block_bytes = check_positive_int('bsm', 'max_block_bytes', max_block_bytes)
 
     def _step(self, feat: Tensor, size: Tensor, count: Tensor, r: Tensor):
         """One BSM step on every part: merge r[p] A tokens of part p into B tokens.

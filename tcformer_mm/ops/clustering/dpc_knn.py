@@ -38,7 +38,7 @@ from typing import NamedTuple, Optional, Tuple
 import torch
 from torch import Tensor
 
-from .base import ClusteringMethod
+from .base import ClusteringMethod, check_positive_int
 from .distance import (DEFAULT_BLOCK_BYTES, BlockBuffer, fast_rows_per_block, nearest_centre,
                        partial_sq_dist_block, smallest_k)
 from .partition import Partition
@@ -317,8 +317,9 @@ class DPCKNN(ClusteringMethod):
     """
 
     def __init__(self, k: int = 5, max_block_bytes: int = DEFAULT_BLOCK_BYTES):
-        self.k = k
-        self.max_block_bytes = max_block_bytes
+        # k = 1 is allowed (every density is 1: the centres are the most isolated tokens).
+        self.k = check_positive_int('dpc_knn', 'k', k)
+        self.max_block_bytes = check_positive_int('dpc_knn', 'max_block_bytes', max_block_bytes)
 
     def cluster_parts(self, tokens, parts: Partition) -> Tensor:
         return dpc_knn(parts.x, parts.num_clusters, self.k, parts.valid, self.max_block_bytes)

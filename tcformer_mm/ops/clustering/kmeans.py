@@ -6,7 +6,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ..transforms import token2map
-from .base import ClusteringMethod
+from .base import ClusteringMethod, check_positive_int
 from .distance import DEFAULT_BLOCK_BYTES, nearest_centre
 from .partition import Partition, num_windows_per_side
 
@@ -30,8 +30,8 @@ class KMeans(ClusteringMethod):
     """
 
     def __init__(self, num_iters: int = 10, max_block_bytes: int = DEFAULT_BLOCK_BYTES):
-        self.num_iters = num_iters
-        self.max_block_bytes = max_block_bytes
+        self.num_iters = check_positive_int('kmeans', 'num_iters', num_iters)
+        self.max_block_bytes = check_positive_int('kmeans', 'max_block_bytes', max_block_bytes)
 
     def initial_centres(self, tokens, parts: Partition) -> Tensor:
         """Initial centres (B*P, M, C) from the pooled feature map."""

@@ -1,7 +1,7 @@
 """CTM-topk (TPAMI Table IX): the tokens with the highest importance score are the centres."""
 from torch import Tensor
 
-from .base import ClusteringMethod
+from .base import ClusteringMethod, check_positive_int
 from .distance import DEFAULT_BLOCK_BYTES
 from .dpc_knn import assign_to_centres, select_centres
 from .partition import Partition
@@ -16,7 +16,7 @@ class TopK(ClusteringMethod):
     """
 
     def __init__(self, max_block_bytes: int = DEFAULT_BLOCK_BYTES):
-        self.max_block_bytes = max_block_bytes
+        self.max_block_bytes = check_positive_int('topk', 'max_block_bytes', max_block_bytes)
 
     def cluster_parts(self, tokens, parts: Partition) -> Tensor:
         if tokens.score is None:

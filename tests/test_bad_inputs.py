@@ -1,0 +1,106 @@
+"""Bad input to the library gets an error that names the argument, what was expected and what
+was found (the tools' cases are in tests/test_tools/test_cli_errors.py)."""
+import pytest
+import torch
+
+from tcformer_mm.models import MTA, TCFormer
+from tcformer_mm.ops import TokenSet
+from tcformer_mm.ops.clustering import build_clustering
+
+IMAGE = torch.rand(1, 3, 64, 64)
+
+
+def backbone(**kwargs):
+    return TCFormer(arch='v2-tiny', **kwargs).eval()
+
+
+def forward(x, **kwargs):
+    with torch.no_grad():
+        return backbone(**kwargs)(x)
+
+
+def mta(**kwargs):
+    return MTA([64, 128, 320, 512], 32, num_outs=4, **kwargs)
+
+
+def mta_forward(in_channels):
+    with torch.no_grad():
+        return MTA(in_channels, 32, num_outs=4)(forward(IMAGE))
+
+
+#: (id, call, exception type, fragment of the message)
+CASES = [
+    ('empty batch', lambda: forward(torch.rand(0, 3, 64, 64)), ValueError,
+     r'the batch is empty \(shape \(0, 3, 64, 64\)\)'),
+    ('one channel into RGB', lambda: forward(torch.rand(1, 1, 64, 64)), ValueError,
+     'in_channels is 3, but the images have 1 channels'),
+    ('no batch dimension', lambda: forward(torch.rand(3, 64, 64)), ValueError,
+     r'expected images of shape \(B, C, H, W\), got shape \(3, 64, 64\)'),
+    ('uint8 image', lambda: forward((IMAGE * 255).to(torch.uint8)), TypeError,
+     'images must be floating point .* got torch.uint8'),
+    ('fp16 image, fp32 model', lambda: forward(IMAGE.half()), TypeError,
+     'images are torch.float16 but the weights are torch.float32'),
+    ('bf16 image, fp32 model', lambda: forward(IMAGE.bfloat16()), TypeError,
+     'images are torch.bfloat16 but the weights are torch.float32'),
+    ('not a tensor', lambda: forward(IMAGE.numpy()), TypeError,
+     'expected an image tensor .* got ndarray'),
+    ('input too small', lambda: forward(torch.rand(1, 3, 16, 16)), ValueError,
+     'input size 16x16 is too small'),
+    ('unknown arch', lambda: TCFormer(arch='v3'), ValueError, "Arch 'v3' is not in"),
+    ('out_indices out of range', lambda: backbone(out_indices=(-5, )), ValueError,
+     'Invalid out_indices -5'),
+    ('drop_path_rate above 1', lambda: backbone(drop_path_rate=2.0), ValueError,
+     r'drop_path_rate is a probability in \[0, 1\), got 2.0'),
+    ('negative drop_rate', lambda: backbone(drop_rate=-0.1), ValueError,
+     'drop_rate is a probability'),
+    ('zero in_channels', lambda: backbone(in_channels=0), ValueError,
+     'in_channels must be a positive integer, got 0'),
+    ('num_parts not square', lambda: backbone(num_parts=(8, 4, 1)), ValueError,
+     'num_parts must be squares'),
+    ('unknown output_format', lambda: backbone(output_format='map'), ValueError,
+     "output_format must be 'tokens' or 'maps', got 'map'"),
+    ('dpc_knn k=0', lambda: build_clustering(dict(type='dpc_knn', k=0)), ValueError,
+     'dpc_knn: k must be a positive integer, got 0'),
+    ('dpc_knn k=-3', lambda: backbone(clustering=dict(type='dpc_knn', k=-3)), ValueError,
+     'dpc_knn: k must be a positive integer, got -3'),
+    ('dpc_knn k float', lambda: build_clustering(dict(type='dpc_knn', k=2.5)), ValueError,
+     'k must be a positive integer, got 2.5'),
+    ('kmeans no iterations', lambda: build_clustering(dict(type='kmeans', num_iters=0)), ValueError,
+     'kmeans: num_iters must be a positive integer'),
+    ('bsm no steps', lambda: build_clustering(dict(type='bsm', num_steps=0)), ValueError,
+     'bsm: num_steps must be a positive integer'),
+    ('unknown clustering argument', lambda: build_clustering(dict(type='dpc_knn', kk=3)), TypeError,
+     "clustering 'dpc_knn': .*unexpected keyword argument 'kk'"),
+    ('unknown clustering', lambda: build_clustering('dbscan'), ValueError,
+     "unknown clustering type 'dbscan'"),
+    ('MTA start_level beyond the inputs', lambda: mta(start_level=5), ValueError,
+     r'start_level 5 must index one of the 4 input levels \(0..3\)'),
+    ('MTA unknown kv_reduction', lambda: mta(kv_reduction='conv'), ValueError,
+     "kv_reduction must be one of .* got 'conv'"),
+    ('MTA wrong widths', lambda: mta_forward([64, 128, 256, 512]), ValueError,
+     r'in_channels is \[64, 128, 256, 512\], but the token sets have \[64, 128, 320, 512\]'),
+    ('MTA fed feature maps', lambda: mta()
+     (tuple(torch.rand(1, c, 8, 8) for c in (64, 128, 320, 512))), TypeError,
+     "inputs must be TokenSets; build the backbone with output_format='tokens'"),
+    ('MTA too few levels', lambda: mta()
+     (forward(IMAGE)[:3]), ValueError, r'expected 4 token sets \(in_channels\), got 3'),
+    ('TokenSet without batch', lambda: TokenSet.from_grid(torch.rand(16, 8), (4, 4)), ValueError,
+     r'x must have shape \(B, H\*W, C\)'),
+]
+
+
+@pytest.mark.parametrize('call,error,message', [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_bad_input(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
+
+
+def test_cases_are_distinct():
+    assert len({c[0] for c in CASES}) == len(CASES)
+
+
+def test_autocast_takes_half_precision_images():
+    """What the dtype check must not refuse: bf16 images under autocast."""
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        out = forward(IMAGE.bfloat16())
+    assert out[0].x.dtype == torch.bfloat16
