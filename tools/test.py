@@ -43,6 +43,10 @@ def parse_args():
                         action='store_true',
                         help='use the config\'s test-time '
                         'augmentation (tta_model and tta_pipeline)')
+    parser.add_argument('--non-strict',
+                        action='store_true',
+                        help='load a checkpoint whose backbone or neck keys do not all fit '
+                        'the model (by default that is an error)')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args()
     launch.set_local_rank(args.local_rank)
@@ -57,11 +61,15 @@ def main():
     if not osp.isfile(args.checkpoint):
         raise FileNotFoundError(f'checkpoint file not found: {args.checkpoint}')
     cfg.load_from = args.checkpoint
+    if not args.non_strict:
+        launch.add_strict_load_hook(cfg)
+    launch.check_data_roots(cfg, ['test'])
+    cfg.custom_hooks = list(cfg.get('custom_hooks', [])) + [dict(type='NonFiniteCheckHook')]
     if args.show or args.show_dir:
         launch.enable_visualization(cfg, args.show, args.show_dir, args.wait_time)
     if args.tta:
         if 'tta_model' not in cfg or 'tta_pipeline' not in cfg:
-            raise RuntimeError('--tta needs tta_model and tta_pipeline in the config')
+            raise ValueError(f'--tta needs tta_model and tta_pipeline in {args.config}')
         cfg.model = ConfigDict(**cfg.tta_model, module=cfg.model)
         cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
     launch.setup_cpu_distributed(cfg)
@@ -72,7 +80,10 @@ def main():
             cfg.default_scope, args.out))
     runner.test()
     launch.teardown_distributed()
+    non_finite = next(h for h in runner.hooks if type(h).__name__ == 'NonFiniteCheckHook')
+    if non_finite.bad:
+        raise ValueError(non_finite.report())
 
 
 if __name__ == '__main__':
-    main()
+    launch.run_cli(main, 'tools/test.py')

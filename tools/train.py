@@ -20,7 +20,8 @@ def parse_args():
     parser.add_argument('--amp',
                         action='store_true',
                         default=False,
-                        help='enable automatic-mixed-precision training')
+                        help='enable automatic-mixed-precision training (fp16 with loss scaling on '
+                        'GPU, bf16 autocast on CPU)')
     parser.add_argument('--auto-scale-lr',
                         action='store_true',
                         help='enable automatically scaling LR.')
@@ -44,6 +45,10 @@ def parse_args():
                         choices=['none', 'pytorch', 'slurm', 'mpi'],
                         default='none',
                         help='job launcher')
+    parser.add_argument('--non-strict',
+                        action='store_true',
+                        help='let load_from take a checkpoint whose backbone or neck keys do '
+                        'not all fit the model (by default that is an error)')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args()
     launch.set_local_rank(args.local_rank)
@@ -60,6 +65,9 @@ def main():
     if args.auto_scale_lr:
         launch.enable_auto_scale_lr(cfg)
     launch.set_resume(cfg, args.resume)
+    if not args.non_strict and not cfg.get('resume'):
+        launch.add_strict_load_hook(cfg)
+    launch.check_data_roots(cfg, ['train', 'val'] if cfg.get('val_cfg') else ['train'])
     launch.setup_cpu_distributed(cfg)
 
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
@@ -68,4 +76,4 @@ def main():
 
 
 if __name__ == '__main__':
-    main()
+    launch.run_cli(main, 'tools/train.py')

@@ -5,6 +5,7 @@ what differs between their launchers (visualisation switches, result dumping) is
 """
 import os
 import os.path as osp
+import sys
 from datetime import timedelta
 
 import torch
@@ -65,27 +66,67 @@ def setup_cpu_distributed(cfg):
 
 
 def enable_amp(cfg):
-    """Switch the optimizer wrapper to mixed precision (fp16 on GPU, bf16 on CPU)."""
-    cfg.optim_wrapper.type = 'AmpOptimWrapper'
+    """Switch the optimizer wrapper to mixed precision: mmengine's ``AmpOptimWrapper`` (fp16
+    with dynamic loss scaling) on GPU, ``CPUAmpOptimWrapper`` (bf16 autocast) without CUDA,
+    where mmengine's wrapper refuses to start."""
     if torch.cuda.is_available():
+        cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
     else:
-        # fp16 autocast is not supported on CPU and loss scaling is meaningless for bf16.
-        cfg.optim_wrapper.setdefault('dtype', 'bfloat16')
+        # fp16 autocast has few CPU kernels and loss scaling is meaningless for bf16.
+        cfg.optim_wrapper.type = 'CPUAmpOptimWrapper'
+        cfg.optim_wrapper.dtype = 'bfloat16'
         cfg.optim_wrapper.pop('loss_scale', None)
+
+
+def add_strict_load_hook(cfg):
+    """Refuse a ``load_from`` checkpoint whose backbone / neck keys do not fit the model
+    (:class:`~tcformer_mm.engine.StrictLoadHook`)."""
+    if cfg.get('load_from'):
+        cfg.custom_hooks = list(cfg.get('custom_hooks', [])) + [dict(type='StrictLoadHook')]
+
+
+def _data_roots(dataset, key):
+    """(config key, data_root) of a dataset config and of the datasets it wraps."""
+    if not isinstance(dataset, dict):
+        return
+    if dataset.get('data_root'):
+        yield f'{key}.data_root', dataset['data_root']
+    if isinstance(dataset.get('dataset'), dict):
+        yield from _data_roots(dataset['dataset'], f'{key}.dataset')
+    for i, inner in enumerate(dataset.get('datasets') or []):
+        yield from _data_roots(inner, f'{key}.datasets.{i}')
+
+
+def check_data_roots(cfg, splits):
+    """A FileNotFoundError naming the config key for a data root that does not exist."""
+    for split in splits:
+        loader = cfg.get(f'{split}_dataloader')
+        if not loader:
+            continue
+        for key, root in _data_roots(loader.get('dataset'), f'{split}_dataloader.dataset'):
+            if not osp.isdir(root):
+                raise FileNotFoundError(f'{key}: data directory not found: {root} (prepare the '
+                                        f'data set there, or set it with --cfg-options '
+                                        f'{key}=PATH)')
 
 
 def enable_auto_scale_lr(cfg):
     auto_scale_lr = cfg.get('auto_scale_lr')
     if not auto_scale_lr or 'base_batch_size' not in auto_scale_lr:
-        raise RuntimeError('--auto-scale-lr needs "auto_scale_lr = dict(base_batch_size=...)" '
-                           'in the config')
+        raise ValueError('--auto-scale-lr needs "auto_scale_lr = dict(base_batch_size=...)" '
+                         'in the config')
     auto_scale_lr.enable = True
 
 
 def set_resume(cfg, resume):
     """``--resume`` alone: from the latest checkpoint of the work dir; with a path: from it."""
     if resume == 'auto':
+        # The runner resumes from what ``last_checkpoint`` names; without it there is nothing.
+        if not osp.isfile(osp.join(cfg.work_dir, 'last_checkpoint')):
+            print(f'--resume: no checkpoint in {cfg.work_dir} yet; training starts from the '
+                  'beginning.')
+            return
         cfg.resume = True
         cfg.load_from = None
     elif resume is not None:
@@ -99,7 +140,7 @@ def enable_visualization(cfg, show=False, show_dir=None, wait_time=2.):
     """Turn on the codebase's visualisation hook (its switches are named differently)."""
     hook = cfg.get('default_hooks', {}).get('visualization')
     if hook is None:
-        raise RuntimeError('--show/--show-dir need a "visualization" hook in default_hooks')
+        raise ValueError('--show/--show-dir need a "visualization" hook in default_hooks')
     scope = cfg.default_scope
     if scope in ('mmdet', 'mmseg'):
         hook['draw'] = True
@@ -126,6 +167,21 @@ def dump_results_metric(scope, out):
         return DumpDetResults(out_file_path=out)
     from mmengine.evaluator import DumpResults
     return DumpResults(out_file_path=out)
+
+
+def run_cli(main, prog):
+    """Run a tool's ``main``; a user error (missing file, bad value, bad config) ends with one
+    line ``prog: error: message`` and exit status 2 instead of a traceback. Set
+    ``TCFORMER_TRACEBACK=1`` to see the traceback."""
+    try:
+        main()
+    except (FileNotFoundError, ValueError, TypeError, KeyError) as e:
+        if os.environ.get('TCFORMER_TRACEBACK'):
+            raise
+        # A KeyError's str() is the repr of its argument (quoted); show the message itself.
+        message = str(e.args[0]) if isinstance(e, KeyError) and e.args else str(e)
+        print(f'{prog}: error: {message.strip()}', file=sys.stderr)
+        sys.exit(2)
 
 
 def set_local_rank(local_rank):

@@ -1,67 +1,138 @@
-"""Bad input to the launchers ends with a message naming the problem."""
-from conftest import run_tool
+"""Bad input to tools/train.py and tools/test.py ends with one line naming the problem (no
+traceback), and what looks like an error but is not one gets a plain message."""
+import pytest
+import torch
+from conftest import ROOT, run_tool
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
 
 CONFIG = 'configs/tiny/resnet18_1xb16_tiny-cls.py'
+TCFORMER = 'configs/tiny/tcformerv2-tiny_1xb16_tiny-cls.py'
 
 
-def last_line(result):
-    return result.stderr.strip().splitlines()[-1]
+def data_options(root):
+    return [f'{split}_dataloader.dataset.data_root={root}' for split in ('train', 'val', 'test')]
 
 
-def test_missing_config():
-    result = run_tool(['tools/train.py', 'configs/no/such_config.py'], check=False)
-    assert result.returncode != 0
-    assert 'config file not found: configs/no/such_config.py' in last_line(result)
+@pytest.fixture(scope='module')
+def files(tmp_path_factory, tiny_data):
+    """Checkpoints and configs the cases need: a ResNet-18 state dict (another model), the
+    tiny TCFormer's own weights with one NaN, a text file, a config of no codebase."""
+    import torchvision
+    from mmpretrain.registry import MODELS
+    out = tmp_path_factory.mktemp('bad')
+    torch.save(torchvision.models.resnet18().state_dict(), out / 'resnet18.pth')
+    init_default_scope('mmpretrain')
+    torch.manual_seed(0)
+    model = MODELS.build(Config.fromfile(str(ROOT / TCFORMER)).model)
+    state = model.state_dict()
+    state['backbone.norm4.weight'][0] = float('nan')
+    torch.save({'state_dict': state, 'meta': {}}, out / 'nan.pth')
+    (out / 'notes.pth').write_text('these are notes, not weights\n')
+    (out / 'no_scope.py').write_text("model = dict(type='ImageClassifier')\n")
+    return dict(dir=out, data=str(tiny_data / 'imagenet'))
 
 
-def test_test_missing_checkpoint(tmp_path):
-    result = run_tool(['tools/test.py', CONFIG, str(tmp_path / 'missing.pth')], check=False)
-    assert result.returncode != 0
-    assert f'checkpoint file not found: {tmp_path / "missing.pth"}' in last_line(result)
+#: (id, arguments (a function of the fixture's dict), fragment of the last stderr line)
+CASES = [
+    ('train: missing config', lambda f: ['tools/train.py', 'configs/no/such_config.py'],
+     'tools/train.py: error: config file not found: configs/no/such_config.py'),
+    ('test: missing config', lambda f: ['tools/test.py', 'configs/no/such.py', 'x.pth'],
+     'config file not found: configs/no/such.py'),
+    ('test: missing checkpoint', lambda f: ['tools/test.py', CONFIG, f'{f["dir"]}/missing.pth'],
+     'checkpoint file not found: {dir}/missing.pth'),
+    ('train: resume from a missing checkpoint', lambda f:
+     ['tools/train.py', CONFIG, '--work-dir', f'{f["dir"]}/w', '--resume', f'{f["dir"]}/gone.pth'],
+     'checkpoint file not found: {dir}/gone.pth'),
+    ('test: not a checkpoint file', lambda f: [
+        'tools/test.py', CONFIG, f'{f["dir"]}/notes.pth', '--work-dir', f'{f["dir"]}/w',
+        '--cfg-options', *data_options(f['data'])
+    ], '{dir}/notes.pth is not a PyTorch checkpoint'),
+    ('train: unknown backbone argument', lambda f: [
+        'tools/train.py', TCFORMER, '--cfg-options', 'model.backbone.no_such_arg=1', *data_options(
+            f['data'])
+    ], "unexpected keyword argument 'no_such_arg'"),
+    ('train: unknown arch', lambda f: [
+        'tools/train.py', TCFORMER, '--cfg-options', 'model.backbone.arch=v9', *data_options(f[
+            'data'])
+    ], "Arch 'v9' is not in the default archs"),
+    ('train: data root missing', lambda f: [
+        'tools/train.py', CONFIG, '--work-dir', f'{f["dir"]}/w', '--cfg-options', *data_options(
+            f'{f["dir"]}/no_data')
+    ], 'train_dataloader.dataset.data_root: data directory not found: {dir}/no_data'),
+    ('test: data root missing', lambda f: [
+        'tools/test.py', TCFORMER, f'{f["dir"]}/nan.pth', '--work-dir', f'{f["dir"]}/w',
+        '--cfg-options', 'test_dataloader.dataset.data_root=/no/such/dir'
+    ], 'test_dataloader.dataset.data_root: data directory not found: /no/such/dir'),
+    ('test: checkpoint of another model', lambda f: [
+        'tools/test.py', TCFORMER, f'{f["dir"]}/resnet18.pth', '--work-dir', f'{f["dir"]}/w',
+        '--cfg-options', *data_options(f['data'])
+    ], "{dir}/resnet18.pth does not fit the model (ImageClassifier): 191 of the model's keys "
+     'are missing from it'),
+    ('test: non-finite predictions', lambda f: [
+        'tools/test.py', TCFORMER, f'{f["dir"]}/nan.pth', '--work-dir', f'{f["dir"]}/w',
+        '--cfg-options', *data_options(f['data'])
+    ], '32 of 32 test images gave non-finite predictions (NaN or Inf'),
+    ('test: --out not a pickle', lambda f: [
+        'tools/test.py', TCFORMER, f'{f["dir"]}/nan.pth', '--out', 'r.json', '--work-dir',
+        f'{f["dir"]}/w', '--cfg-options', *data_options(f['data'])
+    ], '--out must be a .pkl file, got r.json'),
+    ('test: --tta without a tta pipeline', lambda f: [
+        'tools/test.py', TCFORMER, f'{f["dir"]}/nan.pth', '--tta', '--work-dir', f'{f["dir"]}/w',
+        '--cfg-options', *data_options(f['data'])
+    ], f'--tta needs tta_model and tta_pipeline in {TCFORMER}'),
+    ('train: --auto-scale-lr without a base batch size', lambda f: [
+        'tools/train.py', TCFORMER, '--auto-scale-lr', '--cfg-options', 'auto_scale_lr=None',
+        *data_options(f['data'])
+    ], '--auto-scale-lr needs "auto_scale_lr = dict(base_batch_size=...)"'),
+    ('train: config of no codebase', lambda f: ['tools/train.py', f'{f["dir"]}/no_scope.py'],
+     "default_scope must be one of ('mmpretrain', 'mmpose', 'mmseg', 'mmdet'), got None"),
+]
 
 
-def test_resume_missing_checkpoint(tmp_path):
+@pytest.mark.parametrize('args,message', [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_bad_input(files, args, message):
+    result = run_tool(args(files), check=False)
+    assert result.returncode == 2, result.stderr[-3000:]
+    assert 'Traceback' not in result.stderr, result.stderr[-3000:]
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith(('tools/train.py: error: ', 'tools/test.py: error: ')), last
+    assert message.format(dir=files['dir']) in last
+
+
+def test_cases_are_distinct():
+    assert len({c[0] for c in CASES}) == len(CASES)
+
+
+def test_traceback_on_request(files):
+    result = run_tool(['tools/train.py', 'configs/no/such_config.py'],
+                      env=dict(TCFORMER_TRACEBACK='1'),
+                      check=False)
+    assert 'Traceback' in result.stderr and 'FileNotFoundError' in result.stderr
+
+
+def test_resume_with_nothing_to_resume_starts_fresh(files):
     result = run_tool([
-        'tools/train.py', CONFIG, '--work-dir',
-        str(tmp_path), '--resume',
-        str(tmp_path / 'gone.pth')
+        'tools/train.py', CONFIG, '--resume', '--work-dir', f'{files["dir"]}/fresh',
+        '--cfg-options', 'train_cfg.max_epochs=0', *data_options(files['data'])
     ],
                       check=False)
-    assert result.returncode != 0
-    assert 'checkpoint file not found' in last_line(result)
+    assert f'--resume: no checkpoint in {files["dir"]}/fresh yet' in result.stdout
+    assert 'resumed from the latest checkpoint None' not in result.stdout + result.stderr
 
 
-def test_test_non_checkpoint_file(tmp_path, tiny_data):
-    bogus = tmp_path / 'notes.pth'
-    bogus.write_text('these are notes, not weights\n')
-    opts = [
-        f'{s}_dataloader.dataset.data_root={tiny_data / "imagenet"}'
-        for s in ('train', 'val', 'test')
-    ]
+def test_non_strict_loads_what_fits(files):
     result = run_tool([
-        'tools/test.py', CONFIG,
-        str(bogus), '--work-dir',
-        str(tmp_path / 'w'), '--cfg-options', *opts
-    ],
-                      check=False)
-    assert result.returncode != 0
-    assert f'{bogus} is not a PyTorch checkpoint' in last_line(result)
-
-
-def test_bad_cfg_option_key():
-    result = run_tool([
-        'tools/train.py', CONFIG, '--cfg-options', 'model.backbone.no_such_arg=1',
-        'train_cfg.max_epochs=0'
-    ],
-                      check=False)
-    assert result.returncode != 0
-    assert 'no_such_arg' in result.stderr
+        'tools/test.py', CONFIG, f'{files["dir"]}/resnet18.pth', '--non-strict', '--work-dir',
+        f'{files["dir"]}/w', '--cfg-options', *data_options(files['data'])
+    ])
+    assert 'accuracy/top1' in result.stdout + result.stderr
 
 
 def test_both_local_rank_spellings_parse():
     for flag in ('--local_rank=1', '--local-rank=1'):
         result = run_tool(['tools/train.py', 'configs/no/such_config.py', flag], check=False)
-        assert 'config file not found' in last_line(result), result.stderr[-2000:]
+        assert 'config file not found' in result.stderr.strip().splitlines()[-1]
 
 
 def test_slurm_scripts_compose_srun(tmp_path):
