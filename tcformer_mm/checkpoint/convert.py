@@ -23,6 +23,8 @@ import torch.nn as nn
 RENAMES = (('patch_embed1.projection.', 'patch_embed1.proj.'), )
 #: Top-level keys of the released classifier (dropped for a backbone-only load).
 HEAD_PREFIX = 'head.'
+#: Keys every TCFormer backbone has, as named in error messages.
+BACKBONE_KEYS = ('patch_embed1.proj.weight', 'block1.0...', 'ctm1...')
 
 
 def unwrap_state_dict(checkpoint: Mapping) -> Mapping[str, torch.Tensor]:
@@ -69,6 +71,101 @@ def tcformer_convert(checkpoint: Mapping,
                 key = new + key[len(old):]
         converted[key] = value
     return converted
+
+
+def checkpoint_state_dict(checkpoint, source: str = 'checkpoint') -> Mapping[str, torch.Tensor]:
+    """Return the state dict of a loaded checkpoint, without a ``module.`` prefix.
+
+    Args:
+        checkpoint: What :func:`torch.load` returned.
+        source (str): Name of the checkpoint, for the error message.
+
+    Raises:
+        TypeError: If ``checkpoint`` or its state dict is not a mapping (e.g. a saved tensor
+            or a pickled model).
+    """
+    state_dict = unwrap_state_dict(checkpoint) if isinstance(checkpoint, Mapping) else checkpoint
+    if not isinstance(state_dict, Mapping):
+        raise TypeError(f'{source} holds a {type(state_dict).__name__}, not a checkpoint '
+                        '(a dict of tensors)')
+    # DistributedDataParallel wrappers save 'module.' in front of every key.
+    if state_dict and all(str(k).startswith('module.') for k in state_dict):
+        return OrderedDict((k[len('module.'):], v) for k, v in state_dict.items())
+    return state_dict
+
+
+def has_tcformer_backbone(keys, prefix: str = '') -> bool:
+    """Whether ``keys`` hold a TCFormer backbone under ``prefix`` (released or mmpose 0.x names)."""
+    keys = {str(k) for k in keys}
+    embed = any(f'{prefix}patch_embed1.{name}.weight' in keys for name in ('proj', 'projection'))
+    return embed and any(k.startswith(f'{prefix}block1.') for k in keys)
+
+
+def key_examples(keys, limit: int = 4) -> str:
+    """The first key of up to ``limit`` top-level modules, for a message.
+
+    Keys deeper than two levels are cut there: ``'conv1.weight, bn1.weight, layer1.0...'``.
+    """
+    shown = {}
+    for key in map(str, keys):
+        parts = key.split('.')
+        if parts[0] not in shown:
+            shown[parts[0]] = key if len(parts) <= 2 else '.'.join(parts[:2]) + '...'
+            if len(shown) == limit:
+                break
+    return ', '.join(shown.values())
+
+
+def key_prefixes(keys) -> str:
+    """The top-level modules of ``keys`` as ``'backbone.*, neck.*, head.*'``."""
+    return ', '.join(dict.fromkeys(str(k).split('.')[0] + '.*' for k in keys))
+
+
+def no_backbone_message(keys, source: str = 'checkpoint', prefix: str = '') -> str:
+    """Error message for keys without a TCFormer backbone (under ``prefix``)."""
+    expected = ', '.join(prefix + k for k in BACKBONE_KEYS)
+    found = f'found keys like {key_examples(keys)}' if keys else 'found no keys'
+    return f'{source} has no TCFormer backbone keys ({expected}); {found}'
+
+
+def check_tcformer_checkpoint(checkpoint, source: str = 'checkpoint') -> None:
+    """Check that a loaded checkpoint holds TCFormer weights, at the top level or under
+    ``backbone.``.
+
+    Raises:
+        TypeError: If it is not a mapping of tensors.
+        ValueError: If it holds no TCFormer backbone; the message names a few of its keys.
+    """
+    state_dict = checkpoint_state_dict(checkpoint, source)
+    if not (has_tcformer_backbone(state_dict) or has_tcformer_backbone(state_dict, 'backbone.')):
+        raise ValueError(no_backbone_message(list(state_dict), source))
+
+
+def check_released_classifier(checkpoint, source: str = 'checkpoint') -> None:
+    """Check that :func:`tcformer_classifier_convert` applies to a loaded checkpoint.
+
+    It does to the original classification layout and to the mmpose 0.x one. A checkpoint
+    already in the OpenMMLab 2.0 layout (``backbone.*`` with the names of :class:`TCFormer`)
+    needs no conversion: converting it would drop its other modules, such as the mmpretrain
+    classifier ``head.fc.*``.
+
+    Raises:
+        TypeError: If it is not a mapping of tensors.
+        ValueError: If it is none of the released layouts; the message says what it is.
+    """
+    state_dict = checkpoint_state_dict(checkpoint, source)
+    keys = [str(k) for k in state_dict]
+    if has_tcformer_backbone(keys) and not any(k.startswith('backbone.') for k in keys):
+        return
+    if not has_tcformer_backbone(keys, 'backbone.'):
+        raise ValueError(no_backbone_message(keys, source))
+    if any(k.startswith(('keypoint_head.', 'backbone.patch_embed1.projection.')) for k in keys):
+        return  # mmpose 0.x
+    if any(k.startswith('head.fc.') for k in keys):
+        raise ValueError(f'{source} is already in the mmpretrain layout (backbone.*, head.fc.*): '
+                         'nothing to convert')
+    raise ValueError(f'{source} is already in the OpenMMLab 2.0 layout ({key_prefixes(keys)}), '
+                     'not a released one: nothing to convert')
 
 
 def is_released_classifier(checkpoint: Mapping) -> bool:
@@ -132,6 +229,39 @@ def state_dict_mismatch(model: nn.Module,
     mismatched = [(k, tuple(v.shape), tuple(own[k].shape)) for k, v in state_dict.items()
                   if k in own and tuple(v.shape) != tuple(own[k].shape)]
     return missing, unexpected, mismatched
+
+
+def _first(items: List[str], limit: int = 3) -> str:
+    return ', '.join(items[:limit]) + (', ...' if len(items) > limit else '')
+
+
+def mismatch_summary(model: nn.Module, state_dict: Mapping[str, torch.Tensor]) -> Optional[str]:
+    """How ``state_dict`` does not fit ``model``, in one line; None if it fits exactly.
+
+    The short form of the error of :func:`load_converted_state_dict`, for command-line tools;
+    ``model`` may be a backbone or a whole model (``backbone.*`` keys).
+    """
+    missing, unexpected, mismatched = state_dict_mismatch(model, state_dict)
+    problems = []
+    if missing:
+        problems.append(f'{len(missing)} missing keys ({_first(missing)})')
+    if unexpected:
+        problems.append(f'{len(unexpected)} unexpected keys ({_first(unexpected)})')
+    if mismatched:
+        shapes = [f'{k}: {a} vs {b}' for k, a, b in mismatched]
+        problems.append(f'{len(mismatched)} shape mismatches, checkpoint vs model '
+                        f'({_first(shapes, 1)})')
+    if not problems:
+        return None
+
+    def depths(keys):
+        return _depths(k[len('backbone.'):] if k.startswith('backbone.') else k for k in keys)
+
+    ckpt_depths, model_depths = depths(state_dict), depths(model.state_dict())
+    if ckpt_depths != model_depths and any(ckpt_depths):
+        problems.append(f'depths {ckpt_depths} in the checkpoint, {model_depths} in the model: '
+                        'choose the matching arch')
+    return '; '.join(problems)
 
 
 def load_converted_state_dict(model: nn.Module,

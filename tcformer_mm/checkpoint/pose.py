@@ -17,7 +17,8 @@ from typing import Mapping
 
 import torch
 
-from .convert import tcformer_convert, unwrap_state_dict
+from .convert import (checkpoint_state_dict, has_tcformer_backbone, key_prefixes,
+                      no_backbone_message, tcformer_convert, unwrap_state_dict)
 
 #: mmpose 0.x prefix of the keypoint head, and the mmpose 1.x one.
 OLD_HEAD_PREFIX = 'keypoint_head.'
@@ -45,6 +46,34 @@ def is_released_pose_checkpoint(checkpoint: Mapping) -> bool:
     old_names = any(
         k.startswith((OLD_HEAD_PREFIX, 'backbone.patch_embed1.projection.')) for k in keys)
     return has_tcformer and old_names
+
+
+def check_released_pose_checkpoint(checkpoint, source: str = 'checkpoint') -> None:
+    """Check that a loaded checkpoint is a released TCFormer top-down one, for the converter.
+
+    Stricter than :func:`is_released_pose_checkpoint`: the message says what the checkpoint is
+    instead (a classification checkpoint, one already in the mmpose 1.x layout, or no TCFormer
+    at all).
+
+    Raises:
+        TypeError: If it is not a mapping of tensors.
+        ValueError: If it is not in the mmpose 0.x layout with a TCFormer backbone.
+    """
+    state_dict = checkpoint_state_dict(checkpoint, source)
+    keys = [str(k) for k in state_dict]
+    if has_tcformer_backbone(keys, 'backbone.'):
+        if is_released_pose_checkpoint(state_dict):
+            return
+        if any(k.startswith('head.fc.') for k in keys):
+            raise ValueError(f'{source} is an mmpretrain classifier (backbone.*, head.fc.*), not '
+                             'a pose checkpoint: nothing to convert')
+        raise ValueError(f'{source} is already in the mmpose 1.x layout ({key_prefixes(keys)}): '
+                         'nothing to convert')
+    if has_tcformer_backbone(keys):
+        raise ValueError(f'{source} is a TCFormer classification checkpoint (backbone keys at '
+                         'the top level), not a pose one: convert it with '
+                         'tools/model_converters/tcformer2mmpretrain.py')
+    raise ValueError(no_backbone_message(keys, source, prefix='backbone.'))
 
 
 def tcformer_pose_convert(checkpoint: Mapping) -> 'OrderedDict[str, torch.Tensor]':

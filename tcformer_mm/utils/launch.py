@@ -6,6 +6,7 @@ what differs between their launchers (visualisation switches, result dumping) is
 import os
 import os.path as osp
 import sys
+import warnings
 from datetime import timedelta
 
 import torch
@@ -14,14 +15,25 @@ from mmengine.config import Config
 
 SCOPES = ('mmpretrain', 'mmpose', 'mmseg', 'mmdet')
 
+# mmengine's `is_installed` imports and reloads pkg_resources when a config's `_base_` names a
+# codebase (`mmpretrain::...`); setuptools >= 67 warns about it at every tool start.
+warnings.filterwarnings('ignore', message='pkg_resources is deprecated', category=UserWarning)
+
 
 def load_config(path, cfg_options=None):
-    """Load a config with a clear error for a missing file or an unknown scope."""
+    """Load a config with a clear error for a missing file, a file that does not load as a
+    config, or an unknown scope."""
     if not osp.isfile(path):
         raise FileNotFoundError(f'config file not found: {path}')
-    cfg = Config.fromfile(path)
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
+    try:
+        cfg = Config.fromfile(path)
+        if cfg_options:
+            cfg.merge_from_dict(cfg_options)
+    # A config is a Python file run by mmengine: whatever it raises means it is not a usable
+    # config, and the first line of the error says why.
+    except Exception as e:
+        reason = str(e).strip().splitlines()[0] if str(e).strip() else ''
+        raise ValueError(f'cannot load the config {path}: {type(e).__name__}: {reason}') from e
     scope = cfg.get('default_scope')
     if scope not in SCOPES:
         raise ValueError(f'{path}: default_scope must be one of {SCOPES}, got {scope!r}')

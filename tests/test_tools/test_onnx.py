@@ -78,4 +78,4 @@ def test_export_errors_are_named(tmp_path):
     ],
                       check=False)
     assert result.returncode != 0
-    assert f'checkpoint not found: {tmp_path / "missing.pth"}' in result.stderr
+    assert f'checkpoint file not found: {tmp_path / "missing.pth"}' in result.stderr

@@ -26,14 +26,18 @@ Example::
         --shape 224 224 --out tcformerv2-tiny.onnx --verify
 """
 import argparse
+import logging
+import os
 import os.path as osp
 import sys
+import warnings
 
 import numpy as np
 import torch
 from torch import nn
 
 OPSET = 18
+PROG = osp.basename(__file__)
 _REDUCTIONS = {'sum': 'add', 'prod': 'mul', 'amax': 'max', 'amin': 'min'}
 
 
@@ -119,20 +123,45 @@ class TensorOutputs(nn.Module):
         return tuple(flat)
 
 
+def init_weights_quietly(model: nn.Module) -> None:
+    """``model.init_weights()`` without mmengine's INFO entry for every parameter.
+
+    mmengine writes that dump to the console when no log file is open; warnings still show.
+    """
+    from mmengine.logging import MMLogger
+    logger = MMLogger.get_current_instance()
+    level = logger.level
+    logger.setLevel(max(level, logging.WARNING))
+    try:
+        model.init_weights()
+    finally:
+        logger.setLevel(level)
+
+
 def build_model(config: str,
                 checkpoint=None,
                 backbone_only: bool = False,
                 cfg_options=None) -> nn.Module:
-    """Build the config's model (or its backbone with map outputs), weights loaded, eval."""
-    from mmengine.config import Config
-    from mmengine.registry import MODELS, init_default_scope
-    from mmengine.runner.checkpoint import CheckpointLoader, _load_checkpoint_to_model
+    """Build the config's model (or its backbone with map outputs), weights loaded, eval.
 
-    from tcformer_mm.checkpoint.convert import (is_released_classifier, load_converted_state_dict,
-                                                tcformer_classifier_convert, tcformer_convert)
-    cfg = Config.fromfile(config)
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
+    Raises:
+        FileNotFoundError: If the config or the checkpoint does not exist.
+        TypeError, ValueError: If the config does not load, or the checkpoint is not one or
+            does not fit the model; the message names the file.
+    """
+    from mmengine.registry import MODELS, init_default_scope
+    from mmengine.runner.checkpoint import _load_checkpoint_to_model
+
+    from tcformer_mm.checkpoint import load_checkpoint_file
+    from tcformer_mm.checkpoint.convert import (check_tcformer_checkpoint, checkpoint_state_dict,
+                                                is_released_classifier, load_converted_state_dict,
+                                                mismatch_summary, tcformer_classifier_convert,
+                                                tcformer_convert)
+    from tcformer_mm.models import TCFormer
+    from tcformer_mm.utils.launch import load_config
+    cfg = load_config(config, cfg_options)
+    if 'model' not in cfg:
+        raise ValueError(f'the config {config} has no model')
     init_default_scope(cfg.get('default_scope', 'mmpretrain'))
     model_cfg = cfg.model
     if backbone_only:
@@ -143,15 +172,28 @@ def build_model(config: str,
     if not backbone_only and 'backbone' in model_cfg:
         model_cfg.backbone.pop('init_cfg', None)
     model = MODELS.build(model_cfg)
-    model.init_weights()
-    if checkpoint is not None:
-        ckpt = CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu')
-        if backbone_only:
-            load_converted_state_dict(model, tcformer_convert(ckpt), source=checkpoint)
-        else:
-            if is_released_classifier(ckpt):
-                ckpt = {'state_dict': tcformer_classifier_convert(ckpt)}
-            _load_checkpoint_to_model(model, ckpt, strict=True)
+    if checkpoint is None:
+        init_weights_quietly(model)
+        return model.eval()
+    # No init_weights: the strict load below sets every parameter and buffer.
+    ckpt = load_checkpoint_file(checkpoint, map_location='cpu')
+    backbone = model if backbone_only else getattr(model, 'backbone', None)
+    if isinstance(backbone, TCFormer):
+        check_tcformer_checkpoint(ckpt, source=checkpoint)
+    if backbone_only:
+        state_dict = tcformer_convert(ckpt)
+    else:
+        if is_released_classifier(ckpt):
+            ckpt = {'state_dict': tcformer_classifier_convert(ckpt)}
+        state_dict = checkpoint_state_dict(ckpt, source=checkpoint)
+    problem = mismatch_summary(model, state_dict)
+    if problem is not None:
+        what = 'backbone' if backbone_only else 'model'
+        raise ValueError(f'{checkpoint} does not fit the {what} of {config}: {problem}')
+    if backbone_only:
+        load_converted_state_dict(model, state_dict, source=checkpoint)
+    else:
+        _load_checkpoint_to_model(model, ckpt, strict=True)
     return model.eval()
 
 
@@ -161,7 +203,6 @@ def export(model: nn.Module,
            whole_model: bool,
            opset: int = OPSET) -> torch.Tensor:
     """Export ``model`` for a (1, 3, H, W) input to ``out``; return the traced input."""
-    import warnings
     register_symbolics(opset)
     wrapper = TensorOutputs(model, whole_model).eval()
     x = torch.randn(1, 3, *shape, generator=torch.Generator().manual_seed(0))
@@ -242,26 +283,32 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     if not osp.isfile(args.config):
-        sys.exit(f'config not found: {args.config}')
+        sys.exit(f'{PROG}: config file not found: {args.config}')
     if args.checkpoint is not None and not osp.isfile(args.checkpoint):
-        sys.exit(f'checkpoint not found: {args.checkpoint}')
+        sys.exit(f'{PROG}: checkpoint file not found: {args.checkpoint}')
+    if min(args.shape) <= 0:
+        sys.exit(f'{PROG}: --shape H W must be positive, got {args.shape[0]} {args.shape[1]}')
     if args.opset < 18:
-        sys.exit(f'--opset {args.opset}: ScatterElements with max / min reduction (the CTM) '
-                 'needs opset 18 or newer')
-    model = build_model(args.config, args.checkpoint, args.backbone_only, args.cfg_options)
+        sys.exit(f'{PROG}: --opset {args.opset}: ScatterElements with max / min reduction (the '
+                 'CTM) needs opset 18 or newer')
+    try:
+        model = build_model(args.config, args.checkpoint, args.backbone_only, args.cfg_options)
+    except (FileNotFoundError, TypeError, ValueError) as e:
+        sys.exit(f'{PROG}: {e}')
     from tcformer_mm.models import TCFormer
     backbone = model if args.backbone_only else getattr(model, 'backbone', None)
     if isinstance(backbone, TCFormer):
         problem = backbone._size_problem(*args.shape)
         if problem is not None:
-            sys.exit(f'--shape {args.shape[0]} {args.shape[1]} is too small: {problem}')
+            sys.exit(f'{PROG}: --shape {args.shape[0]} {args.shape[1]} is too small: {problem}')
+    os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
     x = export(model, args.shape, args.out, not args.backbone_only, args.opset)
     print(f'exported {args.out} for input 1x3x{args.shape[0]}x{args.shape[1]}')
     if args.verify:
         try:
             errors = verify(model, args.out, x, not args.backbone_only, args.atol)
         except AssertionError as e:
-            sys.exit(f'verification failed: {e}')
+            sys.exit(f'{PROG}: verification failed: {e}')
         print(f'onnxruntime matches PyTorch on 2 inputs: max abs difference {max(errors):.3g} '
               f'(atol {args.atol})')
 

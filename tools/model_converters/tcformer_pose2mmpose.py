@@ -7,7 +7,8 @@ writes ``{'state_dict': ..., 'meta': ...}`` for mmpose 1.x's ``TopdownPoseEstima
 ``configs/pose/tcformer/td-hm_tcformerv1_8xb64-210e_coco-wholebody-256x192.py`` and
 ``td-hm_tcformerv1-l_8xb16-210e_coco-wholebody-384x288.py``. Needed for tools that load weights
 without a runner (``mmpose.apis.init_model``, ``MMPoseInferencer``); ``tools/test.py`` and
-``load_from`` convert on the fly.
+``load_from`` convert on the fly. Any other file, one already in the mmpose 1.x layout included,
+is refused with a message saying what it holds.
 
 Example::
 
@@ -16,25 +17,45 @@ Example::
 """
 import argparse
 import os
+import os.path as osp
 import sys
 
 import torch
 
-sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..')))
+sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..', '..')))
 
 from tcformer_mm.checkpoint.loading import load_checkpoint_file  # noqa: E402
+from tcformer_mm.checkpoint.pose import check_released_pose_checkpoint  # noqa: E402
 from tcformer_mm.checkpoint.pose import tcformer_pose_convert  # noqa: E402
 
+PROG = osp.basename(__file__)
 
-def main():
+
+def save(state_dict: dict, src: str, dst: str) -> None:
+    """Write the converted checkpoint, refusing to overwrite the source or a directory."""
+    if osp.isdir(dst):
+        raise ValueError(f'DST {dst} is a directory; give the path of the output file')
+    if osp.exists(dst) and osp.samefile(src, dst):
+        raise ValueError(f'DST {dst} is SRC: the conversion would overwrite its input')
+    try:
+        os.makedirs(osp.dirname(osp.abspath(dst)), exist_ok=True)
+        torch.save(dict(state_dict=state_dict, meta=dict(converted_from=src)), dst)
+    except (OSError, RuntimeError) as e:
+        raise ValueError(f'cannot write DST {dst}: {e}') from e
+
+
+def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('src', help='released checkpoint')
     parser.add_argument('dst', help='output path')
-    args = parser.parse_args()
-    checkpoint = load_checkpoint_file(args.src, map_location='cpu')
-    state_dict = tcformer_pose_convert(checkpoint)
-    os.makedirs(os.path.dirname(os.path.abspath(args.dst)), exist_ok=True)
-    torch.save(dict(state_dict=state_dict, meta=dict(converted_from=args.src)), args.dst)
+    args = parser.parse_args(argv)
+    try:
+        checkpoint = load_checkpoint_file(args.src, map_location='cpu')
+        check_released_pose_checkpoint(checkpoint, source=args.src)
+        state_dict = tcformer_pose_convert(checkpoint)
+        save(state_dict, args.src, args.dst)
+    except (FileNotFoundError, TypeError, ValueError) as e:
+        sys.exit(f'{PROG}: {e}')
     print(f'{len(state_dict)} keys written to {args.dst}')
 
 

@@ -23,16 +23,21 @@ import os.path as osp
 import sys
 import warnings
 
+import cv2
 import mmcv
 import numpy as np
 import torch
 from mmengine.config import Config, DictAction
 from mmengine.registry import MODELS, init_default_scope
-from mmengine.runner.checkpoint import CheckpointLoader
 
-from tcformer_mm.checkpoint.convert import load_converted_state_dict, tcformer_convert
+from tcformer_mm.checkpoint import load_checkpoint_file
+from tcformer_mm.checkpoint.convert import (check_tcformer_checkpoint, load_converted_state_dict,
+                                            mismatch_summary, tcformer_convert)
 from tcformer_mm.models import TCFormer
+from tcformer_mm.utils.launch import load_config
 from tcformer_mm.visualization import stage_tokens, token_pictures
+
+PROG = osp.basename(__file__)
 
 
 def parse_args(argv=None):
@@ -58,8 +63,23 @@ def parse_args(argv=None):
     args = parser.parse_args(argv)
     if len(args.paths) > 2:
         parser.error(f'expected [CHECKPOINT] IMAGE after the config, got {len(args.paths)} paths')
+    if args.shape is not None and min(args.shape) <= 0:
+        parser.error(f'--shape H W must be positive, got {args.shape[0]} {args.shape[1]}')
     args.checkpoint, args.image = (None, *args.paths) if len(args.paths) == 1 else args.paths
     return args
+
+
+def read_image(path: str) -> np.ndarray:
+    """Read an image file as RGB uint8, with an error naming the file if it is not one."""
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'image not found: {path}')
+    try:
+        image = mmcv.imread(path)  # None when OpenCV cannot decode the file
+    except cv2.error:  # an empty file
+        image = None
+    if image is None:
+        raise ValueError(f'{path} is not an image file OpenCV can read (e.g. PNG, JPEG)')
+    return mmcv.bgr2rgb(image)
 
 
 def _test_pipeline(cfg: Config) -> list:
@@ -129,8 +149,13 @@ def build_backbone(cfg: Config, checkpoint=None, device='cpu') -> TCFormer:
     if checkpoint is None:
         warnings.warn('no checkpoint given: the backbone has random weights')
     else:
-        ckpt = CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu')
-        load_converted_state_dict(backbone, tcformer_convert(ckpt), source=checkpoint)
+        ckpt = load_checkpoint_file(checkpoint, map_location='cpu')
+        check_tcformer_checkpoint(ckpt, source=checkpoint)
+        state_dict = tcformer_convert(ckpt)
+        problem = mismatch_summary(backbone, state_dict)
+        if problem is not None:
+            raise ValueError(f'{checkpoint} does not fit the backbone of the config: {problem}')
+        load_converted_state_dict(backbone, state_dict, source=checkpoint)
     return backbone.to(device).eval()
 
 
@@ -149,21 +174,18 @@ def model_inputs(image: np.ndarray, cfg: Config, device='cpu') -> torch.Tensor:
 
 def main(argv=None):
     args = parse_args(argv)
-    if not osp.isfile(args.config):
-        sys.exit(f'config not found: {args.config}')
-    if not osp.isfile(args.image):
-        sys.exit(f'image not found: {args.image}')
-    if args.checkpoint is not None and not osp.isfile(args.checkpoint):
-        sys.exit(f'checkpoint not found: {args.checkpoint}')
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
-    image = mmcv.imread(args.image, channel_order='rgb')
-    if image is None:
-        sys.exit(f'cannot read the image {args.image}')
-    image = resize_to_test_size(image, cfg, args.shape)
-    backbone = build_backbone(cfg, args.checkpoint, args.device)
-    tokens = stage_tokens(backbone, model_inputs(image, cfg, args.device))
+    if osp.exists(args.out_dir) and not osp.isdir(args.out_dir):
+        sys.exit(f'{PROG}: --out-dir {args.out_dir} is a file, not a directory')
+    try:
+        image = read_image(args.image)
+        if args.checkpoint is not None and not osp.isfile(args.checkpoint):
+            raise FileNotFoundError(f'checkpoint file not found: {args.checkpoint}')
+        cfg = load_config(args.config, args.cfg_options)
+        image = resize_to_test_size(image, cfg, args.shape)
+        backbone = build_backbone(cfg, args.checkpoint, args.device)
+        tokens = stage_tokens(backbone, model_inputs(image, cfg, args.device))
+    except (FileNotFoundError, TypeError, ValueError) as e:
+        sys.exit(f'{PROG}: {e}')
     pictures = token_pictures(image, tokens, border_color=None if args.no_borders else (0, 0, 0))
 
     os.makedirs(args.out_dir, exist_ok=True)
