@@ -2,40 +2,32 @@
 # counterpart of configs/segmentation/tcformer/fpn_tcformerv2-s_crmta_8xb2-40k_ade20k-512x512.py
 # (TPAMI Table V). Narrower neck and head, BN instead of SyncBN, 64x64 crops (a 16x16
 # stage-1 map holds ctm1's 4x4 parts), a short schedule at a higher learning rate.
-_base_ = ['mmseg::_base_/default_runtime.py', './_base_/tiny-ade_64px.py']
-custom_imports = dict(imports=['tcformer_mm'], allow_failed_imports=False)
+_base_ = ['./_base_/tiny-ade_tcformerv2-tiny.py']
 
 norm_cfg = dict(type='BN', requires_grad=True)
-model = dict(
-    type='EncoderDecoder',
-    data_preprocessor={{_base_.data_preprocessor}},
-    backbone=dict(type='TCFormer', arch='v2-tiny', drop_path_rate=0.1, output_format='tokens'),
-    neck=dict(
-        type='MTA',
-        in_channels=[64, 128, 320, 512],
-        out_channels=64,
-        num_outs=4,
-        num_heads=2,
-        mlp_ratios=1,
-        kv_reduction='cr'),
-    decode_head=dict(
-        type='FPNHead',
-        in_channels=[64, 64, 64, 64],
-        in_index=[0, 1, 2, 3],
-        feature_strides=[4, 8, 16, 32],
-        channels=32,
-        dropout_ratio=0.1,
-        num_classes=150,
-        norm_cfg=norm_cfg,
-        align_corners=False,
-        loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0)),
-    train_cfg=dict(),
-    test_cfg=dict(mode='whole'))
+model = dict(neck=dict(type='MTA',
+                       in_channels=[64, 128, 320, 512],
+                       out_channels=64,
+                       num_outs=4,
+                       num_heads=2,
+                       mlp_ratios=1,
+                       kv_reduction='cr'),
+             decode_head=dict(type='FPNHead',
+                              in_channels=[64, 64, 64, 64],
+                              in_index=[0, 1, 2, 3],
+                              feature_strides=[4, 8, 16, 32],
+                              channels=32,
+                              dropout_ratio=0.1,
+                              num_classes=150,
+                              norm_cfg=norm_cfg,
+                              align_corners=False,
+                              loss_decode=dict(type='CrossEntropyLoss',
+                                               use_sigmoid=False,
+                                               loss_weight=1.0)))
 
 max_iters = 40
-optim_wrapper = dict(
-    type='OptimWrapper',
-    optimizer=dict(type='AdamW', lr=1e-3, betas=(0.9, 0.999), weight_decay=1e-4))
+optim_wrapper = dict(type='OptimWrapper',
+                     optimizer=dict(type='AdamW', lr=1e-3, betas=(0.9, 0.999), weight_decay=1e-4))
 param_scheduler = [
     dict(type='PolyLR', eta_min=0, power=0.9, begin=0, end=max_iters, by_epoch=False)
 ]

@@ -1,16 +1,16 @@
 # Mask R-CNN with TCFormerV2-Tiny + CR-MTA on the generated tiny COCO set: the CPU-sized
 # counterpart of configs/detection/tcformer/mask-rcnn_tcformerv2-t_mta_1x_coco.py (TPAMI
-# Table VII). The backbone is the real TCFormerV2-Tiny (local DPC-kNN CTMs in 16 / 4 / 1 parts)
-# trained from scratch; neck and heads are narrowed to 64 channels (256 in the box head's
-# fully connected layers), the RPN anchors halved for the 16-52 px shapes of 128 px images, and
-# fewer RoIs sampled for a handful of objects per image.
+# Table VII), on the same model base. The backbone is the real TCFormerV2-Tiny (local DPC-kNN
+# CTMs in 16 / 4 / 1 parts) trained from scratch; neck and heads are narrowed to 64 channels
+# (256 in the box head's fully connected layers), the RPN anchors halved for the 16-52 px
+# shapes of 128 px images, and fewer RoIs sampled for a handful of objects per image.
 _base_ = [
     '../detection/tcformer/_base_/mask-rcnn_tcformerv2_mta.py',
-    'mmdet::_base_/default_runtime.py',
     './_base_/tiny-coco_128px.py',
+    './_base_/tiny-det_runtime.py',
 ]
 
-model = dict(backbone=dict(drop_path_rate=0.0),
+model = dict(backbone=dict(drop_path_rate=0.0, init_cfg=None),
              neck=dict(out_channels=64),
              rpn_head=dict(in_channels=64, feat_channels=64, anchor_generator=dict(scales=[4])),
              roi_head=dict(bbox_roi_extractor=dict(out_channels=64),
@@ -24,21 +24,8 @@ test_evaluator = val_evaluator
 
 max_iters = 48
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=max_iters)
-val_cfg = dict(type='ValLoop')
-test_cfg = dict(type='TestLoop')
-optim_wrapper = dict(type='OptimWrapper',
-                     optimizer=dict(type='AdamW', lr=1e-3, weight_decay=0.05),
-                     clip_grad=dict(max_norm=10.0))
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=20),
     dict(type='CosineAnnealingLR', by_epoch=False, begin=20, end=max_iters, eta_min=1e-5),
 ]
-
-default_hooks = dict(logger=dict(type='LoggerHook', interval=10),
-                     checkpoint=dict(type='CheckpointHook',
-                                     by_epoch=False,
-                                     interval=max_iters,
-                                     max_keep_ckpts=1))
-log_processor = dict(by_epoch=False)
-randomness = dict(seed=0)
-auto_scale_lr = dict(enable=False, base_batch_size=4)
+default_hooks = dict(checkpoint=dict(interval=max_iters))

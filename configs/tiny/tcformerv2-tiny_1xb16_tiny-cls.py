@@ -3,24 +3,14 @@
 # CPU-sized counterpart of configs/classification/tcformer/tcformerv2-tiny_8xb128_in1k.py and
 # the README quick start's main job. A 64x64 image gives a 16x16 stage-1 map, room for the
 # 4x4 parts of ctm1 (the model takes inputs from 29x29).
-_base_ = ['mmpretrain::_base_/default_runtime.py', './_base_/tiny-cls_64px.py']
-custom_imports = dict(imports=['tcformer_mm'], allow_failed_imports=False)
+_base_ = [
+    '../classification/tcformer/_base_/models/tcformer.py',
+    'mmpretrain::_base_/default_runtime.py',
+    './_base_/tiny-cls_64px.py',
+]
 
-model = dict(
-    type='ImageClassifier',
-    backbone=dict(type='TCFormer',
-                  arch='v2-tiny',
-                  out_indices=(3, ),
-                  drop_path_rate=0.1,
-                  output_format='tokens'),
-    neck=dict(type='TokenGlobalAveragePooling'),
-    head=dict(type='LinearClsHead',
-              num_classes=4,
-              in_channels=512,
-              loss=dict(type='LabelSmoothLoss', label_smooth_val=0.1, mode='original'),
-              topk=(1, ),
-              init_cfg=dict(type='TruncNormal', layer='Linear', std=.02, bias=0.)),
-)
+model = dict(backbone=dict(arch='v2-tiny'), head=dict(num_classes=4, topk=(1, )))
+
 max_epochs = 12
 optim_wrapper = dict(optimizer=dict(type='AdamW',
                                     lr=1e-3,

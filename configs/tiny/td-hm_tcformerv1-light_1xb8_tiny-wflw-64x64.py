@@ -9,24 +9,20 @@ codec = dict(type='MSRAHeatmap', input_size=(64, 64), heatmap_size=(16, 16), sig
 
 model = dict(backbone=dict(init_cfg=None), head=dict(decoder=codec))
 
+# The full config's pipelines at this codec's input size.
+data_root = 'data/tiny/wflw/'
 train_pipeline = [
-    dict(type='LoadImage'),
-    dict(type='GetBBoxCenterScale'),
-    dict(type='RandomFlip', direction='horizontal'),
-    dict(type='RandomBBoxTransform', shift_prob=0, rotate_factor=60, scale_factor=(0.75, 1.25)),
+    *_base_.train_pipeline[:-3],
     dict(type='TopdownAffine', input_size=codec['input_size']),
     dict(type='GenerateTarget', encoder=codec),
     dict(type='PackPoseInputs')
 ]
+train_dataloader = dict(batch_size=8, dataset=dict(data_root=data_root, pipeline=train_pipeline))
 val_pipeline = [
-    dict(type='LoadImage'),
-    dict(type='GetBBoxCenterScale'),
+    *_base_.val_pipeline[:-2],
     dict(type='TopdownAffine', input_size=codec['input_size']),
     dict(type='PackPoseInputs')
 ]
-
-data_root = 'data/tiny/wflw/'
-train_dataloader = dict(batch_size=8, dataset=dict(data_root=data_root, pipeline=train_pipeline))
 val_dataloader = dict(batch_size=16, dataset=dict(data_root=data_root, pipeline=val_pipeline))
 test_dataloader = val_dataloader
 
@@ -39,7 +35,9 @@ param_scheduler = [
     dict(type='MultiStepLR', begin=0, end=max_epochs, milestones=[3], gamma=0.1, by_epoch=True)
 ]
 auto_scale_lr = dict(base_batch_size=8)
-default_hooks = dict(
-    logger=dict(type='LoggerHook', interval=4),
-    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=1, save_best=None))
+default_hooks = dict(logger=dict(type='LoggerHook', interval=4),
+                     checkpoint=dict(type='CheckpointHook',
+                                     interval=1,
+                                     max_keep_ckpts=1,
+                                     save_best=None))
 randomness = dict(seed=0)

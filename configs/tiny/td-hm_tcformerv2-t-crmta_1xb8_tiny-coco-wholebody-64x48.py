@@ -10,25 +10,20 @@ codec = dict(type='MSRAHeatmap', input_size=(48, 64), heatmap_size=(12, 16), sig
 
 model = dict(backbone=dict(arch='v2-tiny', init_cfg=None), head=dict(decoder=codec))
 
+# The full config's pipelines at this codec's input size.
+data_root = 'data/tiny/coco_wholebody/'
 train_pipeline = [
-    dict(type='LoadImage'),
-    dict(type='GetBBoxCenterScale'),
-    dict(type='RandomFlip', direction='horizontal'),
-    dict(type='RandomHalfBody'),
-    dict(type='RandomBBoxTransform'),
+    *_base_.train_pipeline[:-3],
     dict(type='TopdownAffine', input_size=codec['input_size']),
     dict(type='GenerateTarget', encoder=codec),
     dict(type='PackPoseInputs')
 ]
+train_dataloader = dict(batch_size=8, dataset=dict(data_root=data_root, pipeline=train_pipeline))
 val_pipeline = [
-    dict(type='LoadImage'),
-    dict(type='GetBBoxCenterScale'),
+    *_base_.val_pipeline[:-2],
     dict(type='TopdownAffine', input_size=codec['input_size']),
     dict(type='PackPoseInputs')
 ]
-
-data_root = 'data/tiny/coco_wholebody/'
-train_dataloader = dict(batch_size=8, dataset=dict(data_root=data_root, pipeline=train_pipeline))
 # Ground-truth boxes: no detection file.
 val_dataloader = dict(batch_size=16,
                       dataset=dict(data_root=data_root, bbox_file=None, pipeline=val_pipeline))

@@ -10,8 +10,7 @@ _base_ = [
 
 model = dict(
     backbone=dict(arch='v2-small',
-                  init_cfg=dict(type='Pretrained',
-                                checkpoint='work_dirs/tcformerv2-small_8xb128_in1k/epoch_300.pth')),
+                  init_cfg=dict(checkpoint='work_dirs/tcformerv2-small_8xb128_in1k/epoch_300.pth')),
     # The heavier MTA setting, as the 1x Small row (README, "Parameters").
     neck=dict(mlp_ratios=4, cr_projection=False))
 

@@ -4,13 +4,5 @@
 _base_ = [
     './_base_/retinanet_tcformerv2_mta.py',
     'mmdet::_base_/datasets/coco_detection.py',
-    'mmdet::_base_/schedules/schedule_1x.py',
-    'mmdet::_base_/default_runtime.py',
+    './_base_/schedule_1x.py',
 ]
-
-# No TCFormerV2 weights were released: the backbone starts from the ImageNet-1k checkpoint of
-# configs/classification/tcformer/tcformerv2-tiny_8xb128_in1k.py (its `backbone.` keys).
-model = dict(backbone=dict(init_cfg=dict(
-    type='Pretrained', checkpoint='work_dirs/tcformerv2-tiny_8xb128_in1k/epoch_300.pth')))
-
-optim_wrapper = dict(optimizer=dict(_delete_=True, type='AdamW', lr=0.0001, weight_decay=0.0001))

@@ -4,10 +4,8 @@
 # mmpose's HeatmapHead defaults; same recipe.
 _base_ = ['./td-hm_tcformerv1_8xb64-210e_coco-wholebody-256x192.py']
 
-model = dict(
-    backbone=dict(out_indices=(3, ), output_format='maps'),
-    neck=None,
-    head=dict(
-        in_channels=512,
-        deconv_out_channels=(256, 256, 256),
-        deconv_kernel_sizes=(4, 4, 4)))
+model = dict(backbone=dict(out_indices=(3, ), output_format='maps'),
+             neck=None,
+             head=dict(in_channels=512,
+                       deconv_out_channels=(256, 256, 256),
+                       deconv_kernel_sizes=(4, 4, 4)))

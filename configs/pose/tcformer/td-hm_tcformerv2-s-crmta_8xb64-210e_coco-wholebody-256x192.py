@@ -5,9 +5,8 @@
 _base_ = ['./td-hm_tcformerv1_8xb64-210e_coco-wholebody-256x192.py']
 
 # No TCFormerV2 weights were released: the ImageNet-1k checkpoint of
-# configs/classification/tcformer/tcformerv2-small_8xb128_in1k.py.
-pretrained = 'pretrained/tcformerv2-small_in1k.pth'
+# configs/classification/tcformer/tcformerv2-small_8xb128_in1k.py, where tools/train.py writes it.
+pretrained = 'work_dirs/tcformerv2-small_8xb128_in1k/epoch_300.pth'
 
-model = dict(
-    backbone=dict(arch='v2-small', init_cfg=dict(checkpoint=pretrained)),
-    neck=dict(kv_reduction='cr'))
+model = dict(backbone=dict(arch='v2-small', init_cfg=dict(checkpoint=pretrained)),
+             neck=dict(kv_reduction='cr'))

@@ -3,6 +3,6 @@
 _base_ = ['./td-reg_tcformerv2-s_rle-8xb64-210e_coco-256x192.py']
 
 # The ImageNet-1k checkpoint of configs/classification/tcformer/tcformerv2-base_8xb128_in1k.py.
-pretrained = 'pretrained/tcformerv2-base_in1k.pth'
+pretrained = 'work_dirs/tcformerv2-base_8xb128_in1k/epoch_300.pth'
 
 model = dict(backbone=dict(arch='v2-base', init_cfg=dict(checkpoint=pretrained)))

@@ -9,22 +9,18 @@ codec = dict(type='RegressionLabel', input_size=(288, 384))
 
 model = dict(head=dict(decoder=codec))
 
+# The base's pipelines, warping to this codec's input size and encoding its targets.
 train_pipeline = [
-    dict(type='LoadImage'),
-    dict(type='GetBBoxCenterScale'),
-    dict(type='RandomFlip', direction='horizontal'),
-    dict(type='RandomHalfBody'),
-    dict(type='RandomBBoxTransform'),
+    *_base_.train_pipeline[:-3],
     dict(type='TopdownAffine', input_size=codec['input_size']),
     dict(type='GenerateTarget', encoder=codec),
     dict(type='PackPoseInputs')
 ]
+train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
 val_pipeline = [
-    dict(type='LoadImage'),
-    dict(type='GetBBoxCenterScale'),
+    *_base_.val_pipeline[:-2],
     dict(type='TopdownAffine', input_size=codec['input_size']),
     dict(type='PackPoseInputs')
 ]
-train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
 val_dataloader = dict(dataset=dict(pipeline=val_pipeline))
 test_dataloader = val_dataloader

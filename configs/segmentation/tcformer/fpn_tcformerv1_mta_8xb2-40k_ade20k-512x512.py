@@ -3,8 +3,6 @@
 # settings: average-pool reduction (no reduction convs) and MLP ratio 4 (see README.md).
 _base_ = ['./_base_/fpn_tcformer_8xb2-40k_ade20k-512x512.py']
 
-model = dict(
-    backbone=dict(
-        arch='v1',
-        init_cfg=dict(checkpoint='work_dirs/tcformerv1_8xb128_in1k/epoch_300.pth')),
-    neck=dict(type='MTA', kv_reduction='pool', sr_ratios=(8, 4, 2, 1), mlp_ratios=4))
+model = dict(backbone=dict(
+    arch='v1', init_cfg=dict(checkpoint='work_dirs/tcformerv1_8xb128_in1k/epoch_300.pth')),
+             neck=dict(type='MTA', kv_reduction='pool', sr_ratios=(8, 4, 2, 1), mlp_ratios=4))

@@ -4,7 +4,6 @@
 _base_ = ['./_base_/fpn_tcformer_8xb2-40k_ade20k-512x512.py']
 
 model = dict(
-    backbone=dict(
-        arch='v2-base',
-        init_cfg=dict(checkpoint='work_dirs/tcformerv2-base_8xb128_in1k/epoch_300.pth')),
+    backbone=dict(arch='v2-base',
+                  init_cfg=dict(checkpoint='work_dirs/tcformerv2-base_8xb128_in1k/epoch_300.pth')),
     neck=dict(type='MTA', kv_reduction='cr', cr_projection=True, mlp_ratios=2))

@@ -3,6 +3,5 @@
 # keys/values merged by the recorded clustering, then projected (Linear + LayerNorm + GELU).
 _base_ = ['./_base_/fpn_tcformer_8xb2-40k_ade20k-512x512.py']
 
-model = dict(
-    backbone=dict(arch='v2-small', num_parts=(16, 4, 1), use_ctm=True),
-    neck=dict(type='MTA', kv_reduction='cr', cr_projection=True, mlp_ratios=1))
+model = dict(backbone=dict(arch='v2-small', num_parts=(16, 4, 1), use_ctm=True),
+             neck=dict(type='MTA', kv_reduction='cr', cr_projection=True, mlp_ratios=1))

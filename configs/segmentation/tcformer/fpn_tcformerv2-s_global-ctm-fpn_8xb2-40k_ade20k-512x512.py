@@ -8,5 +8,8 @@ pretrained = 'work_dirs/tcformerv1_8xb128_in1k/epoch_300.pth'
 model = dict(
     # Global CTM (one part in every CTM): TCFormerV1's backbone, pre-trained as such.
     backbone=dict(num_parts=(1, 1, 1), output_format='maps', init_cfg=dict(checkpoint=pretrained)),
-    neck=dict(_delete_=True, type='FPN', in_channels=[64, 128, 320, 512], out_channels=256,
+    neck=dict(_delete_=True,
+              type='FPN',
+              in_channels=[64, 128, 320, 512],
+              out_channels=256,
               num_outs=4))

@@ -7,5 +7,8 @@ _base_ = ['./_base_/fpn_tcformer_8xb2-40k_ade20k-512x512.py']
 model = dict(
     # Local CTM (16 / 4 / 1 parts): TCFormerV2-Small.
     backbone=dict(num_parts=(16, 4, 1), output_format='maps'),
-    neck=dict(_delete_=True, type='FPN', in_channels=[64, 128, 320, 512], out_channels=256,
+    neck=dict(_delete_=True,
+              type='FPN',
+              in_channels=[64, 128, 320, 512],
+              out_channels=256,
               num_outs=4))

@@ -8,5 +8,8 @@ pretrained = 'work_dirs/tcformerv2-small-noctm_8xb128_in1k/epoch_300.pth'
 model = dict(
     # No CTM: strided 3x3 convs between the stages, grid tokens throughout (PVTv2-B2's shape).
     backbone=dict(use_ctm=False, output_format='maps', init_cfg=dict(checkpoint=pretrained)),
-    neck=dict(_delete_=True, type='FPN', in_channels=[64, 128, 320, 512], out_channels=256,
+    neck=dict(_delete_=True,
+              type='FPN',
+              in_channels=[64, 128, 320, 512],
+              out_channels=256,
               num_outs=4))

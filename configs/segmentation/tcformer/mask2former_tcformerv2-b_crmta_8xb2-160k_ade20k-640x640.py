@@ -8,11 +8,10 @@ model = dict(data_preprocessor=dict(size=crop_size))
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations', reduce_zero_label=True),
-    dict(
-        type='RandomChoiceResize',
-        scales=[int(x * 0.1 * 640) for x in range(5, 21)],
-        resize_type='ResizeShortestEdge',
-        max_size=2560),
+    dict(type='RandomChoiceResize',
+         scales=[int(x * 0.1 * 640) for x in range(5, 21)],
+         resize_type='ResizeShortestEdge',
+         max_size=2560),
     dict(type='RandomCrop', crop_size=crop_size, cat_max_ratio=0.75),
     dict(type='RandomFlip', prob=0.5),
     dict(type='PhotoMetricDistortion'),

@@ -4,14 +4,13 @@
 # random resize, crop, flip and photometric distortion at a 64x64 crop; the test side is 64.
 data_root = 'data/tiny/ade/ADEChallengeData2016'
 crop_size = (64, 64)
-data_preprocessor = dict(
-    type='SegDataPreProcessor',
-    mean=[123.675, 116.28, 103.53],
-    std=[58.395, 57.12, 57.375],
-    bgr_to_rgb=True,
-    pad_val=0,
-    seg_pad_val=255,
-    size=crop_size)
+data_preprocessor = dict(type='SegDataPreProcessor',
+                         mean=[123.675, 116.28, 103.53],
+                         std=[58.395, 57.12, 57.375],
+                         bgr_to_rgb=True,
+                         pad_val=0,
+                         seg_pad_val=255,
+                         size=crop_size)
 
 train_pipeline = [
     dict(type='LoadImageFromFile'),
@@ -28,38 +27,36 @@ test_pipeline = [
     dict(type='LoadAnnotations', reduce_zero_label=True),
     dict(type='PackSegInputs'),
 ]
-train_dataloader = dict(
-    batch_size=4,
-    num_workers=2,
-    persistent_workers=True,
-    sampler=dict(type='InfiniteSampler', shuffle=True),
-    dataset=dict(
-        type='ADE20KDataset',
-        data_root=data_root,
-        data_prefix=dict(img_path='images/training', seg_map_path='annotations/training'),
-        pipeline=train_pipeline))
-val_dataloader = dict(
-    batch_size=4,
-    num_workers=2,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type='ADE20KDataset',
-        data_root=data_root,
-        data_prefix=dict(img_path='images/validation', seg_map_path='annotations/validation'),
-        pipeline=test_pipeline))
+train_dataloader = dict(batch_size=4,
+                        num_workers=2,
+                        persistent_workers=True,
+                        sampler=dict(type='InfiniteSampler', shuffle=True),
+                        dataset=dict(type='ADE20KDataset',
+                                     data_root=data_root,
+                                     data_prefix=dict(img_path='images/training',
+                                                      seg_map_path='annotations/training'),
+                                     pipeline=train_pipeline))
+# The validation images through the test pipeline, in order.
+val_dataloader = dict(train_dataloader,
+                      sampler=dict(type='DefaultSampler', shuffle=False),
+                      dataset=dict(train_dataloader['dataset'],
+                                   data_prefix=dict(img_path='images/validation',
+                                                    seg_map_path='annotations/validation'),
+                                   pipeline=test_pipeline))
 test_dataloader = val_dataloader
 val_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU'])
 test_evaluator = val_evaluator
 
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
-default_hooks = dict(
-    timer=dict(type='IterTimerHook'),
-    logger=dict(type='LoggerHook', interval=10, log_metric_by_epoch=False),
-    param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=1000, max_keep_ckpts=1,
-                    save_last=True),
-    sampler_seed=dict(type='DistSamplerSeedHook'),
-    visualization=dict(type='SegVisualizationHook'))
+default_hooks = dict(timer=dict(type='IterTimerHook'),
+                     logger=dict(type='LoggerHook', interval=10, log_metric_by_epoch=False),
+                     param_scheduler=dict(type='ParamSchedulerHook'),
+                     checkpoint=dict(type='CheckpointHook',
+                                     by_epoch=False,
+                                     interval=1000,
+                                     max_keep_ckpts=1,
+                                     save_last=True),
+                     sampler_seed=dict(type='DistSamplerSeedHook'),
+                     visualization=dict(type='SegVisualizationHook'))
 randomness = dict(seed=0)

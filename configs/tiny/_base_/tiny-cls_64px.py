@@ -3,11 +3,10 @@
 data_root = 'data/tiny/imagenet'
 classes = ('circle', 'square', 'triangle', 'cross')
 
-data_preprocessor = dict(
-    num_classes=len(classes),
-    mean=[123.675, 116.28, 103.53],
-    std=[58.395, 57.12, 57.375],
-    to_rgb=True)
+data_preprocessor = dict(num_classes=len(classes),
+                         mean=[123.675, 116.28, 103.53],
+                         std=[58.395, 57.12, 57.375],
+                         to_rgb=True)
 
 # The ImageNet recipe's crop and flip at 64 px; RandAugment, erasing, Mixup and CutMix are left
 # out: they regularise 300-epoch runs and only slow down a few-epoch one on 128 images.
@@ -24,18 +23,16 @@ test_pipeline = [
     dict(type='PackInputs'),
 ]
 dataset = dict(type='ImageNet', data_root=data_root, metainfo=dict(classes=classes))
-train_dataloader = dict(
-    batch_size=16,
-    num_workers=2,
-    persistent_workers=True,
-    dataset=dict(**dataset, split='train', pipeline=train_pipeline),
-    sampler=dict(type='DefaultSampler', shuffle=True))
-val_dataloader = dict(
-    batch_size=16,
-    num_workers=2,
-    persistent_workers=True,
-    dataset=dict(**dataset, split='val', pipeline=test_pipeline),
-    sampler=dict(type='DefaultSampler', shuffle=False))
+train_dataloader = dict(batch_size=16,
+                        num_workers=2,
+                        persistent_workers=True,
+                        dataset=dict(**dataset, split='train', pipeline=train_pipeline),
+                        sampler=dict(type='DefaultSampler', shuffle=True))
+val_dataloader = dict(batch_size=16,
+                      num_workers=2,
+                      persistent_workers=True,
+                      dataset=dict(**dataset, split='val', pipeline=test_pipeline),
+                      sampler=dict(type='DefaultSampler', shuffle=False))
 test_dataloader = val_dataloader
 val_evaluator = dict(type='Accuracy', topk=(1, ))
 test_evaluator = val_evaluator

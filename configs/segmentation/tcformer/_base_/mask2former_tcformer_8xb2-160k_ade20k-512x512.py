@@ -6,17 +6,16 @@
 _base_ = ['mmseg::mask2former/mask2former_r50_8xb2-160k_ade20k-512x512.py']
 custom_imports = dict(imports=['mmdet.models', 'tcformer_mm'], allow_failed_imports=False)
 
-# ImageNet-1k pre-training (TPAMI 4.3): the classifier trained by the matching config of
-# configs/classification/tcformer/ (its backbone.* weights are loaded).
+# ImageNet-1k pre-training (TPAMI 4.3): the checkpoint that tools/train.py writes for the
+# matching config of configs/classification/tcformer/ (the backbone takes its backbone.* keys).
 pretrained = 'work_dirs/tcformerv2-small_8xb128_in1k/epoch_300.pth'
 model = dict(
-    backbone=dict(
-        _delete_=True,
-        type='TCFormer',
-        arch='v2-small',
-        drop_path_rate=0.3,
-        output_format='tokens',
-        init_cfg=dict(type='Pretrained', checkpoint=pretrained, prefix='backbone.')),
+    backbone=dict(_delete_=True,
+                  type='TCFormer',
+                  arch='v2-small',
+                  drop_path_rate=0.3,
+                  output_format='tokens',
+                  init_cfg=dict(type='Pretrained', checkpoint=pretrained)),
     decode_head=dict(
         in_channels=[64, 128, 320, 512],
         strides=[4, 8, 16, 32],
