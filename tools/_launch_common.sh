@@ -1,10 +1,35 @@
 #!/usr/bin/env bash
 # Sourced by dist_train.sh, dist_test.sh, slurm_train.sh and slurm_test.sh: the two ways they
 # start tools/train.py or tools/test.py, with the repository root on PYTHONPATH so that the
-# processes import this checkout's tcformer_mm. PYTHON picks the interpreter.
+# processes import this checkout's tcformer_mm.
 
-PYTHON=${PYTHON:-python}
 TOOLS_DIR=$(dirname "$0")
+PROG=$(basename "$0")
+
+# The interpreter: PYTHON if set, else the one tools/install.sh installs into (the active
+# virtualenv or conda env, else this checkout's .venv, what `make demo` creates), else python3.
+if [ -z "${PYTHON:-}" ]; then
+    PYTHON=$(bash "$TOOLS_DIR/install.sh" --python)
+    [ -x "$PYTHON" ] || PYTHON=$(command -v python3 || command -v python)
+fi
+
+# fail MESSAGE: one line on stderr, exit status 2 (as the Python tools).
+fail() {
+    echo "$PROG: error: $1" >&2
+    exit 2
+}
+
+# check_file WHAT PATH: PATH names an existing file.
+check_file() {
+    [ -n "$2" ] || fail "$1 is missing; usage: $USAGE"
+    [ -f "$2" ] || fail "$1 file not found: $2"
+}
+
+# check_gpus GPUS: a positive number of processes per node.
+check_gpus() {
+    [[ "$1" =~ ^[1-9][0-9]*$ ]] || fail "GPUS must be the number of processes on this node (a \
+positive integer), got '${1}'; usage: $USAGE"
+}
 
 # dist_run GPUS SCRIPT ARGS...: GPUS processes on this node through torch.distributed.run, the
 # rendezvous from NNODES, NODE_RANK, MASTER_ADDR and PORT. Without CUDA the processes use gloo.

@@ -1,5 +1,6 @@
-"""Bad input to tools/train.py and tools/test.py ends with one line naming the problem (no
-traceback), and what looks like an error but is not one gets a plain message."""
+"""Bad input to tools/train.py, tools/test.py and the dist launchers ends with one line naming
+the problem (no traceback), and what looks like an error but is not one gets a plain
+message."""
 import pytest
 import torch
 from conftest import ROOT, run_tool
@@ -87,7 +88,22 @@ CASES = [
     ], '--auto-scale-lr needs "auto_scale_lr = dict(base_batch_size=...)"'),
     ('train: config of no codebase', lambda f: ['tools/train.py', f'{f["dir"]}/no_scope.py'],
      "default_scope must be one of ('mmpretrain', 'mmpose', 'mmseg', 'mmdet'), got None"),
+    ('train: config that does not load', lambda f: ['tools/train.py', f'{f["dir"]}/notes.pth'],
+     'cannot load the config {dir}/notes.pth'),
+    ('dist_train.sh: zero GPUs', lambda f: ['tools/dist_train.sh', CONFIG, '0'],
+     "GPUS must be the number of processes on this node (a positive integer), got '0'"),
+    ('dist_train.sh: GPU count left out', lambda f: ['tools/dist_train.sh', CONFIG],
+     "got ''; usage: tools/dist_train.sh CONFIG GPUS"),
+    ('dist_train.sh: missing config', lambda f: ['tools/dist_train.sh', 'no/such.py', '2'],
+     'CONFIG file not found: no/such.py'),
+    ('dist_test.sh: missing checkpoint', lambda f: ['tools/dist_test.sh', CONFIG, 'x.pth', '2'],
+     'CHECKPOINT file not found: x.pth'),
+    ('dist_test.sh: GPU count not a number',
+     lambda f: ['tools/dist_test.sh', CONFIG, f'{f["dir"]}/nan.pth', 'two'],
+     "GPUS must be the number of processes on this node (a positive integer), got 'two'"),
 ]
+
+PROGRAMS = ('tools/train.py', 'tools/test.py', 'dist_train.sh', 'dist_test.sh')
 
 
 @pytest.mark.parametrize('args,message', [c[1:] for c in CASES], ids=[c[0] for c in CASES])
@@ -96,7 +112,7 @@ def test_bad_input(files, args, message):
     assert result.returncode == 2, result.stderr[-3000:]
     assert 'Traceback' not in result.stderr, result.stderr[-3000:]
     last = result.stderr.strip().splitlines()[-1]
-    assert last.startswith(('tools/train.py: error: ', 'tools/test.py: error: ')), last
+    assert last.startswith(tuple(f'{prog}: error: ' for prog in PROGRAMS)), last
     assert message.format(dir=files['dir']) in last
 
 

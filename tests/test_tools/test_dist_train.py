@@ -63,3 +63,16 @@ def test_dist_train_resume_test(tiny_data, tmp_path):
     with open(tmp_path / 'preds.pkl', 'rb') as f:
         predictions = pickle.load(f)
     assert len(predictions) == 32 and all('pred_label' in p for p in predictions)
+
+
+def test_launcher_finds_the_environment(tiny_data, tmp_path):
+    """Without PYTHON, and without the environment's python on PATH, dist_train.sh runs the
+    interpreter tools/install.sh installs into (the README's command as written)."""
+    result = run_tool([
+        'tools/dist_train.sh', CONFIG, '1', '--work-dir',
+        str(tmp_path), '--cfg-options', 'train_cfg.max_epochs=1',
+        'train_dataloader.dataset.indices=16', *data_root_options(tiny_data / 'imagenet')
+    ],
+                      env=dict(PYTHON='', PATH='/usr/bin:/bin', PORT=str(free_port())))
+    assert 'No module named' not in result.stderr
+    assert 'Checkpoints will be saved to' in result.stdout + result.stderr
