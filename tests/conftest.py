@@ -31,6 +31,31 @@ def run_tool(args, timeout=600, env=None, check=True):
     return result
 
 
+def run_script(code, env=None, timeout=300):
+    """Run ``python -c code`` in a fresh interpreter from the repository root and return the
+    JSON its last stdout line prints (the codebases' own inferencers, free of this process's
+    imports)."""
+    import json
+    result = subprocess.run([sys.executable, '-c', code],
+                            cwd=ROOT,
+                            capture_output=True,
+                            text=True,
+                            timeout=timeout,
+                            env=dict(os.environ, **(env or {})))
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def load_script(path):
+    """Import a script of the repository (e.g. ``tools/deployment/pytorch2onnx.py``) as a
+    module, to call its functions."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(Path(path).stem, ROOT / path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(('127.0.0.1', 0))

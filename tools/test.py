@@ -5,7 +5,7 @@ Same flags as ``mmdet/tools/test.py``.
 import argparse
 import os.path as osp
 
-from mmengine.config import ConfigDict, DictAction
+from mmengine.config import ConfigDict
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
@@ -17,6 +17,10 @@ def parse_args():
     parser = argparse.ArgumentParser(description='Test (and eval) a model')
     parser.add_argument('config', help='test config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
+    launch.add_runner_args(
+        parser,
+        non_strict_help='load a checkpoint whose backbone or neck keys do not all fit the '
+        'model (by default that is an error)')
     parser.add_argument('--work-dir',
                         help='the directory to save the file containing evaluation metrics')
     parser.add_argument('--out',
@@ -28,36 +32,17 @@ def parse_args():
         help='directory where painted images will be saved, with the codebase\'s own '
         'meaning of a relative path (mmdet: under work_dir/timestamp; mmseg: the '
         'visualizer\'s save_dir; mmpretrain, mmpose: relative to the current directory)')
-    parser.add_argument('--wait-time', type=float, default=2, help='the interval of show (s)')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override some settings in the used config, the key-value pair in xxx=yyy format '
-        'will be merged into config file.')
-    parser.add_argument('--launcher',
-                        choices=['none', 'pytorch', 'slurm', 'mpi'],
-                        default='none',
-                        help='job launcher')
     parser.add_argument('--tta',
                         action='store_true',
                         help='use the config\'s test-time '
                         'augmentation (tta_model and tta_pipeline)')
-    parser.add_argument('--non-strict',
-                        action='store_true',
-                        help='load a checkpoint whose backbone or neck keys do not all fit '
-                        'the model (by default that is an error)')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
-    launch.set_local_rank(args.local_rank)
-    return args
+    parser.add_argument('--wait-time', type=float, default=2, help='the interval of show (s)')
+    return launch.parse_runner_args(parser)
 
 
 def main():
     args = parse_args()
-    cfg = launch.load_config(args.config, args.cfg_options)
-    cfg.launcher = args.launcher
-    launch.set_work_dir(cfg, args.config, args.work_dir)
+    cfg = launch.runner_config(args)
     if not osp.isfile(args.checkpoint):
         raise FileNotFoundError(f'checkpoint file not found: {args.checkpoint}')
     cfg.load_from = args.checkpoint

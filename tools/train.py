@@ -5,7 +5,6 @@ several processes (on a machine without CUDA they use gloo).
 """
 import argparse
 
-from mmengine.config import DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
@@ -32,34 +31,16 @@ def parse_args():
         const='auto',
         help='If specify checkpoint path, resume from it, while if not specify, try to auto '
         'resume from the latest checkpoint in the work directory.')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override some settings in the used config, the key-value pair in xxx=yyy format '
-        'will be merged into config file. If the value to be overwritten is a list, it should '
-        'be like key="[a,b]" or key=a,b It also allows nested list/tuple values, e.g. '
-        'key="[(a,b),(c,d)]" Note that the quotation marks are necessary and that no white '
-        'space is allowed.')
-    parser.add_argument('--launcher',
-                        choices=['none', 'pytorch', 'slurm', 'mpi'],
-                        default='none',
-                        help='job launcher')
-    parser.add_argument('--non-strict',
-                        action='store_true',
-                        help='let load_from take a checkpoint whose backbone or neck keys do '
-                        'not all fit the model (by default that is an error)')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
-    launch.set_local_rank(args.local_rank)
-    return args
+    launch.add_runner_args(
+        parser,
+        non_strict_help='let load_from take a checkpoint whose backbone or neck keys do not all '
+        'fit the model (by default that is an error)')
+    return launch.parse_runner_args(parser)
 
 
 def main():
     args = parse_args()
-    cfg = launch.load_config(args.config, args.cfg_options)
-    cfg.launcher = args.launcher
-    launch.set_work_dir(cfg, args.config, args.work_dir)
+    cfg = launch.runner_config(args)
     if args.amp:
         launch.enable_amp(cfg)
     if args.auto_scale_lr:

@@ -3,15 +3,15 @@ and the runner hook that converts them on ``load_from``.
 
 Layouts are described in ``docs/checkpoints.md``.
 """
-from .loading import load_checkpoint_file, patch_mmengine_checkpoint_loader  # isort: skip
 from .convert import (is_released_classifier, load_converted_state_dict,
                       tcformer_classifier_convert, tcformer_convert, unwrap_state_dict)
 from .hook import ReleasedCheckpointHook
+from .loading import load_checkpoint_file, patch_mmengine_checkpoint_loader, save_converted
 from .pose import is_released_pose_checkpoint, tcformer_pose_convert
 
 __all__ = [
-    'load_checkpoint_file', 'patch_mmengine_checkpoint_loader', 'is_released_classifier',
-    'load_converted_state_dict', 'tcformer_classifier_convert', 'tcformer_convert',
-    'unwrap_state_dict', 'ReleasedCheckpointHook', 'is_released_pose_checkpoint',
-    'tcformer_pose_convert'
+    'load_checkpoint_file', 'patch_mmengine_checkpoint_loader', 'save_converted',
+    'is_released_classifier', 'load_converted_state_dict', 'tcformer_classifier_convert',
+    'tcformer_convert', 'unwrap_state_dict', 'ReleasedCheckpointHook',
+    'is_released_pose_checkpoint', 'tcformer_pose_convert'
 ]

@@ -18,10 +18,12 @@ file. :func:`patch_mmengine_checkpoint_loader` installs it as mmengine's loader 
 so every mmengine caller (runner resume, ``load_from``, ``init_cfg=dict(type='Pretrained')``,
 ``CheckpointLoader``) gets it.
 """
+import os
 import os.path as osp
 import pickle
 import warnings
 import zipfile
+from typing import Mapping
 
 import numpy as np
 import torch
@@ -99,3 +101,17 @@ def patch_mmengine_checkpoint_loader():
     from mmengine.runner.checkpoint import CheckpointLoader
 
     CheckpointLoader.register_scheme(prefixes='', loader=load_checkpoint_file, force=True)
+
+
+def save_converted(state_dict: Mapping, src: str, dst: str) -> None:
+    """Write a converted state dict as ``{'state_dict': ..., 'meta': {'converted_from': src}}``
+    to ``dst``, refusing to overwrite the source or a directory (ValueError naming DST)."""
+    if osp.isdir(dst):
+        raise ValueError(f'DST {dst} is a directory; give the path of the output file')
+    if osp.exists(dst) and osp.samefile(src, dst):
+        raise ValueError(f'DST {dst} is SRC: the conversion would overwrite its input')
+    try:
+        os.makedirs(osp.dirname(osp.abspath(dst)), exist_ok=True)
+        torch.save(dict(state_dict=state_dict, meta=dict(converted_from=src)), dst)
+    except (OSError, RuntimeError) as e:
+        raise ValueError(f'cannot write DST {dst}: {e}') from e

@@ -11,7 +11,7 @@ from datetime import timedelta
 
 import torch
 import torch.distributed as torch_dist
-from mmengine.config import Config
+from mmengine.config import Config, DictAction
 
 SCOPES = ('mmpretrain', 'mmpose', 'mmseg', 'mmdet')
 
@@ -37,6 +37,44 @@ def load_config(path, cfg_options=None):
     scope = cfg.get('default_scope')
     if scope not in SCOPES:
         raise ValueError(f'{path}: default_scope must be one of {SCOPES}, got {scope!r}')
+    return cfg
+
+
+def add_size_argument(parser, flag='--shape', default=None, help='input size'):
+    """``FLAG H W``: two ints, a (height, width)."""
+    parser.add_argument(flag, type=int, nargs=2, default=default, metavar=('H', 'W'), help=help)
+
+
+def add_runner_args(parser, non_strict_help):
+    """The flags ``tools/train.py`` and ``tools/test.py`` share (as mmdet's launchers)."""
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override some settings in the used config, the key-value pair in xxx=yyy format '
+        'will be merged into config file. If the value to be overwritten is a list, it should '
+        'be like key="[a,b]" or key=a,b It also allows nested list/tuple values, e.g. '
+        'key="[(a,b),(c,d)]" Note that the quotation marks are necessary and that no white '
+        'space is allowed.')
+    parser.add_argument('--launcher',
+                        choices=['none', 'pytorch', 'slurm', 'mpi'],
+                        default='none',
+                        help='job launcher')
+    parser.add_argument('--non-strict', action='store_true', help=non_strict_help)
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+
+
+def parse_runner_args(parser):
+    args = parser.parse_args()
+    set_local_rank(args.local_rank)
+    return args
+
+
+def runner_config(args):
+    """The config of ``args.config`` with ``--cfg-options``, the launcher and the work dir."""
+    cfg = load_config(args.config, args.cfg_options)
+    cfg.launcher = args.launcher
+    set_work_dir(cfg, args.config, args.work_dir)
     return cfg
 
 
@@ -194,6 +232,19 @@ def run_cli(main, prog):
         message = str(e.args[0]) if isinstance(e, KeyError) and e.args else str(e)
         print(f'{prog}: error: {message.strip()}', file=sys.stderr)
         sys.exit(2)
+
+
+def run_converter(prog, src, dst, convert):
+    """A converter's work: read SRC with the project's loader (released files weights-only,
+    runner checkpoints in full), ``convert`` it to a state dict, write DST; a bad file ends the
+    program with one line naming it."""
+    from tcformer_mm.checkpoint import load_checkpoint_file, save_converted
+    try:
+        state_dict = convert(load_checkpoint_file(src, map_location='cpu'))
+        save_converted(state_dict, src, dst)
+    except (FileNotFoundError, TypeError, ValueError) as e:
+        sys.exit(f'{prog}: {e}')
+    print(f'{len(state_dict)} keys written to {dst}')
 
 
 def set_local_rank(local_rank):

@@ -1,23 +1,19 @@
 """The fast token ops against the dense reference that reads like the papers."""
 import pytest
 import torch
+from test_transforms import random_merged
 
 from tcformer_mm.ops import TokenSet, map2token, merge_tokens, reference, token2map, token2token
 from tcformer_mm.ops.clustering import build_clustering
 
 
-def random_tokens(B=2, H0=9, W0=7, N=11, C=5, map_size=(4, 3), seed=0, dtype=torch.float64):
-    """Random token sets with strongly non-uniform aggregation weights (0.01 to 3)."""
+def random_tokens(N=11, map_size=(4, 3), seed=0):
+    """Random token sets (2 images, a 9x7 initial grid) with strongly non-uniform aggregation
+    weights (0.03 to 3)."""
+    tokens = random_merged(B=2, H0=9, W0=7, N=N, C=5, map_size=map_size, seed=seed)
     g = torch.Generator().manual_seed(seed)
-    N0 = H0 * W0
-    idx = torch.stack([
-        torch.cat([torch.arange(N), torch.randint(0, N, (N0 - N, ),
-                                                  generator=g)])[torch.randperm(N0, generator=g)]
-        for _ in range(B)
-    ])
-    agg = (torch.rand(B, N0, 1, generator=g, dtype=dtype) * 5 - 4.6).exp() * 3
-    x = torch.randn(B, N, C, generator=g, dtype=dtype)
-    return TokenSet(x=x, map_size=map_size, init_grid_size=(H0, W0), idx_token=idx, agg_weight=agg)
+    agg = (torch.rand(tokens.agg_weight.shape, generator=g, dtype=torch.float64) * 4.6).exp()
+    return tokens.replace(agg_weight=agg * 0.03)
 
 
 def close(a, b, tol=1e-9):

@@ -34,58 +34,56 @@ def files(tmp_path_factory, tiny_data):
     return dict(dir=out, data=str(tiny_data / 'imagenet'))
 
 
+def run_test_py(checkpoint, *options, extra=(), config=TCFORMER):
+    """tools/test.py on the tiny data; ``checkpoint`` names a file of the fixture's folder."""
+    return lambda f: [
+        'tools/test.py', config, f'{f["dir"]}/{checkpoint}', *extra, '--work-dir', f'{f["dir"]}/w',
+        '--cfg-options', *data_options(f['data']), *options
+    ]
+
+
+def run_train_py(*options, extra=(), config=TCFORMER):
+    """tools/train.py on the tiny data, with ``options`` after the data roots."""
+    return lambda f: [
+        'tools/train.py', config, *extra, '--work-dir', f'{f["dir"]}/w', '--cfg-options',
+        *data_options(f['data']), *options
+    ]
+
+
 #: (id, arguments (a function of the fixture's dict), fragment of the last stderr line)
 CASES = [
     ('train: missing config', lambda f: ['tools/train.py', 'configs/no/such_config.py'],
      'tools/train.py: error: config file not found: configs/no/such_config.py'),
     ('test: missing config', lambda f: ['tools/test.py', 'configs/no/such.py', 'x.pth'],
      'config file not found: configs/no/such.py'),
-    ('test: missing checkpoint', lambda f: ['tools/test.py', CONFIG, f'{f["dir"]}/missing.pth'],
+    ('test: missing checkpoint', run_test_py('missing.pth', config=CONFIG),
      'checkpoint file not found: {dir}/missing.pth'),
-    ('train: resume from a missing checkpoint', lambda f:
-     ['tools/train.py', CONFIG, '--work-dir', f'{f["dir"]}/w', '--resume', f'{f["dir"]}/gone.pth'],
+    ('train: resume from a missing checkpoint',
+     lambda f: ['tools/train.py', CONFIG, '--resume', f'{f["dir"]}/gone.pth'],
      'checkpoint file not found: {dir}/gone.pth'),
-    ('test: not a checkpoint file', lambda f: [
-        'tools/test.py', CONFIG, f'{f["dir"]}/notes.pth', '--work-dir', f'{f["dir"]}/w',
-        '--cfg-options', *data_options(f['data'])
-    ], '{dir}/notes.pth is not a PyTorch checkpoint'),
-    ('train: unknown backbone argument', lambda f: [
-        'tools/train.py', TCFORMER, '--cfg-options', 'model.backbone.no_such_arg=1', *data_options(
-            f['data'])
-    ], "unexpected keyword argument 'no_such_arg'"),
-    ('train: unknown arch', lambda f: [
-        'tools/train.py', TCFORMER, '--cfg-options', 'model.backbone.arch=v9', *data_options(f[
-            'data'])
-    ], "Arch 'v9' is not in the default archs"),
-    ('train: data root missing', lambda f: [
-        'tools/train.py', CONFIG, '--work-dir', f'{f["dir"]}/w', '--cfg-options', *data_options(
-            f'{f["dir"]}/no_data')
-    ], 'train_dataloader.dataset.data_root: data directory not found: {dir}/no_data'),
-    ('test: data root missing', lambda f: [
-        'tools/test.py', TCFORMER, f'{f["dir"]}/nan.pth', '--work-dir', f'{f["dir"]}/w',
-        '--cfg-options', 'test_dataloader.dataset.data_root=/no/such/dir'
-    ], 'test_dataloader.dataset.data_root: data directory not found: /no/such/dir'),
-    ('test: checkpoint of another model', lambda f: [
-        'tools/test.py', TCFORMER, f'{f["dir"]}/resnet18.pth', '--work-dir', f'{f["dir"]}/w',
-        '--cfg-options', *data_options(f['data'])
-    ], "{dir}/resnet18.pth does not fit the model (ImageClassifier): 191 of the model's keys "
+    ('test: not a checkpoint file', run_test_py('notes.pth', config=CONFIG),
+     '{dir}/notes.pth is not a PyTorch checkpoint'),
+    ('train: unknown backbone argument', run_train_py('model.backbone.no_such_arg=1'),
+     "unexpected keyword argument 'no_such_arg'"),
+    ('train: unknown arch', run_train_py('model.backbone.arch=v9'),
+     "Arch 'v9' is not in the default archs"),
+    ('train: data root missing',
+     lambda f: run_train_py(*data_options(f'{f["dir"]}/no_data'), config=CONFIG)
+     (f), 'train_dataloader.dataset.data_root: data directory not found: {dir}/no_data'),
+    ('test: data root missing', run_test_py('nan.pth', 'test_dataloader.dataset.data_root=/no/dir'),
+     'test_dataloader.dataset.data_root: data directory not found: /no/dir'),
+    ('test: checkpoint of another model', run_test_py('resnet18.pth'),
+     "{dir}/resnet18.pth does not fit the model (ImageClassifier): 191 of the model's keys "
      'are missing from it'),
-    ('test: non-finite predictions', lambda f: [
-        'tools/test.py', TCFORMER, f'{f["dir"]}/nan.pth', '--work-dir', f'{f["dir"]}/w',
-        '--cfg-options', *data_options(f['data'])
-    ], '32 of 32 test images gave non-finite predictions (NaN or Inf'),
-    ('test: --out not a pickle', lambda f: [
-        'tools/test.py', TCFORMER, f'{f["dir"]}/nan.pth', '--out', 'r.json', '--work-dir',
-        f'{f["dir"]}/w', '--cfg-options', *data_options(f['data'])
-    ], '--out must be a .pkl file, got r.json'),
-    ('test: --tta without a tta pipeline', lambda f: [
-        'tools/test.py', TCFORMER, f'{f["dir"]}/nan.pth', '--tta', '--work-dir', f'{f["dir"]}/w',
-        '--cfg-options', *data_options(f['data'])
-    ], f'--tta needs tta_model and tta_pipeline in {TCFORMER}'),
-    ('train: --auto-scale-lr without a base batch size', lambda f: [
-        'tools/train.py', TCFORMER, '--auto-scale-lr', '--cfg-options', 'auto_scale_lr=None',
-        *data_options(f['data'])
-    ], '--auto-scale-lr needs "auto_scale_lr = dict(base_batch_size=...)"'),
+    ('test: non-finite predictions', run_test_py('nan.pth'),
+     '32 of 32 test images gave non-finite predictions (NaN or Inf'),
+    ('test: --out not a pickle', run_test_py('nan.pth', extra=['--out', 'r.json']),
+     '--out must be a .pkl file, got r.json'),
+    ('test: --tta without a tta pipeline', run_test_py('nan.pth', extra=['--tta']),
+     f'--tta needs tta_model and tta_pipeline in {TCFORMER}'),
+    ('train: --auto-scale-lr without a base batch size',
+     run_train_py('auto_scale_lr=None', extra=['--auto-scale-lr']),
+     '--auto-scale-lr needs "auto_scale_lr = dict(base_batch_size=...)"'),
     ('train: config of no codebase', lambda f: ['tools/train.py', f'{f["dir"]}/no_scope.py'],
      "default_scope must be one of ('mmpretrain', 'mmpose', 'mmseg', 'mmdet'), got None"),
     ('train: config that does not load', lambda f: ['tools/train.py', f'{f["dir"]}/notes.pth'],

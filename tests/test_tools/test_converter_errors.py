@@ -3,7 +3,6 @@
 Every case runs the tool on small generated files and expects a non-zero exit, a message in the
 last line of stderr and no traceback.
 """
-import importlib.util
 import logging
 from collections import OrderedDict
 
@@ -12,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 import torchvision
-from conftest import ROOT, run_tool
+from conftest import load_script, run_tool
 from mmengine.logging import MessageHub, MMLogger
 
 from tcformer_mm.checkpoint.convert import check_released_classifier, checkpoint_state_dict
@@ -170,14 +169,6 @@ def test_released_layouts_pass_the_checks(files):
     assert list(checkpoint_state_dict(wrapped)) == list(pose['state_dict'])
 
 
-def load_onnx_tool():
-    spec = importlib.util.spec_from_file_location('pytorch2onnx',
-                                                  ROOT / 'tools' / 'deployment' / 'pytorch2onnx.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 class Records(logging.Handler):
 
     def __init__(self):
@@ -191,7 +182,7 @@ class Records(logging.Handler):
 def test_onnx_build_logs_no_init_dump(tmp_path):
     """mmengine logs one INFO entry per parameter in ``init_weights``; the tool keeps them out
     of the console, not the warnings."""
-    tool = load_onnx_tool()
+    tool = load_script('tools/deployment/pytorch2onnx.py')
     logger = MMLogger.get_current_instance()
     handler, level = Records(), logger.level
     logger.addHandler(handler)

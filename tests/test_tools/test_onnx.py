@@ -1,22 +1,13 @@
 """ONNX export of TCFormer backbones and a classifier, checked against onnxruntime."""
-import importlib.util
 
 import onnx
 import pytest
 import torch
-from conftest import ROOT, run_tool
+from conftest import load_script, run_tool
 
 from tcformer_mm.models import TCFormer
 
 TINY_CONFIG = 'configs/tiny/tcformerv2-tiny_1xb16_tiny-cls.py'
-
-
-def load_tool():
-    spec = importlib.util.spec_from_file_location('pytorch2onnx',
-                                                  ROOT / 'tools' / 'deployment' / 'pytorch2onnx.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.mark.parametrize(
@@ -26,7 +17,7 @@ def load_tool():
         ('v1-light', (72, 64)),  # global DPC-kNN
     ])
 def test_backbone_matches_onnxruntime(arch, shape, tmp_path):
-    tool = load_tool()
+    tool = load_script('tools/deployment/pytorch2onnx.py')
     torch.manual_seed(0)
     model = TCFormer(arch=arch, output_format='maps')
     model.init_weights()

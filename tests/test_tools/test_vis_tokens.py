@@ -1,12 +1,11 @@
 """tools/visualization/vis_tokens.py on a real photo: pictures, token regions, bad inputs."""
-import importlib.util
 
 import mmcv
 import numpy as np
 import pytest
 import skimage.data
 import torch
-from conftest import ROOT, run_tool
+from conftest import ROOT, load_script, run_tool
 from mmengine.config import Config
 
 from tcformer_mm.models import TCFormer
@@ -15,14 +14,6 @@ from tcformer_mm.visualization import (draw_token_regions, stage_tokens, token_d
 
 CLS_CONFIG = 'configs/classification/tcformer/tcformerv2-tiny_8xb128_in1k.py'
 TINY_CONFIG = 'configs/tiny/tcformerv2-tiny_1xb16_tiny-cls.py'
-
-
-def load_tool():
-    spec = importlib.util.spec_from_file_location(
-        'vis_tokens', ROOT / 'tools' / 'visualization' / 'vis_tokens.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope='module')
@@ -51,7 +42,7 @@ def test_tool_writes_pngs_for_a_photo(astronaut, tmp_path):
 
 
 def test_bad_inputs_are_named(astronaut, tmp_path):
-    tool = load_tool()
+    tool = load_script('tools/visualization/vis_tokens.py')
     cfg = Config.fromfile(str(ROOT / 'configs/tiny/resnet18_1xb16_tiny-cls.py'))
     with pytest.raises(TypeError, match='backbone is ResNet, not TCFormer'):
         tool.build_backbone(cfg)
@@ -74,7 +65,7 @@ def test_bad_inputs_are_named(astronaut, tmp_path):
 
 @pytest.mark.parametrize('arch,shape', [('v2-tiny', (160, 192)), ('v1-light', (118, 130))])
 def test_token_regions_partition_the_photo(arch, shape):
-    tool = load_tool()
+    tool = load_script('tools/visualization/vis_tokens.py')
     cfg = Config.fromfile(str(ROOT / CLS_CONFIG))
     cfg.model.backbone.arch = arch
     torch.manual_seed(0)

@@ -17,13 +17,12 @@ import torch
 
 
 def parse_args():
+    from tcformer_mm.utils.launch import add_size_argument
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--grid',
-                        type=int,
-                        nargs=2,
-                        default=[200, 336],
-                        metavar=('H', 'W'),
-                        help='token grid (default: 200 336, the first CTM at 800x1344)')
+    add_size_argument(parser,
+                      '--grid',
+                      default=[200, 336],
+                      help='token grid (default: 200 336, the first CTM at 800x1344)')
     parser.add_argument('--channels', type=int, default=128, help='feature channels C')
     parser.add_argument('--batch', type=int, default=1, help='images per batch')
     parser.add_argument('--num-parts', type=int, default=1, help='1: global clustering')

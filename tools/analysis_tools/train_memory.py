@@ -48,14 +48,11 @@ FPN_KEYS = ('in_channels', 'out_channels', 'num_outs', 'start_level', 'end_level
 
 def parse_args(argv=None):
     from mmengine.config import DictAction
+
+    from tcformer_mm.utils.launch import add_size_argument
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('config', help='mmdet or mmseg config file')
-    parser.add_argument('--shape',
-                        type=int,
-                        nargs=2,
-                        default=[512, 512],
-                        metavar=('H', 'W'),
-                        help='input image size before padding')
+    add_size_argument(parser, default=[512, 512], help='input image size before padding')
     parser.add_argument('--batch', type=int, default=1, help='images per step')
     parser.add_argument('--reference',
                         default='pvtv2-b2',

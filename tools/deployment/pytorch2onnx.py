@@ -255,16 +255,13 @@ def verify(model: nn.Module,
 
 def parse_args(argv=None):
     from mmengine.config import DictAction
+
+    from tcformer_mm.utils.launch import add_size_argument
     parser = argparse.ArgumentParser(description='Export a TCFormer model to ONNX.')
     parser.add_argument('config', help='config file')
     parser.add_argument('checkpoint', nargs='?', help='checkpoint (random weights if omitted)')
     parser.add_argument('--out', required=True, help='output .onnx file')
-    parser.add_argument('--shape',
-                        type=int,
-                        nargs=2,
-                        default=[224, 224],
-                        metavar=('H', 'W'),
-                        help='input size (default 224 224)')
+    add_size_argument(parser, default=[224, 224], help='input size (default 224 224)')
     parser.add_argument('--backbone-only',
                         action='store_true',
                         help="export the backbone (its feature maps) instead of the model")

@@ -13,19 +13,16 @@ Example::
     python tools/model_converters/tcformer2mmpretrain.py tcformer.pth tcformer_mmpretrain.pth
 """
 import argparse
-import os
 import os.path as osp
 import sys
 from collections import OrderedDict
-
-import torch
 
 sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..', '..')))
 
 from tcformer_mm.checkpoint.convert import check_released_classifier  # noqa: E402
 from tcformer_mm.checkpoint.convert import tcformer_classifier_convert  # noqa: E402
 from tcformer_mm.checkpoint.convert import unwrap_state_dict  # noqa: E402
-from tcformer_mm.checkpoint.loading import load_checkpoint_file  # noqa: E402
+from tcformer_mm.utils.launch import run_converter  # noqa: E402
 
 PROG = osp.basename(__file__)
 
@@ -47,19 +44,6 @@ def convert(checkpoint: dict,
     return state_dict
 
 
-def save(state_dict: 'OrderedDict', src: str, dst: str) -> None:
-    """Write the converted checkpoint, refusing to overwrite the source or a directory."""
-    if osp.isdir(dst):
-        raise ValueError(f'DST {dst} is a directory; give the path of the output file')
-    if osp.exists(dst) and osp.samefile(src, dst):
-        raise ValueError(f'DST {dst} is SRC: the conversion would overwrite its input')
-    try:
-        os.makedirs(osp.dirname(osp.abspath(dst)), exist_ok=True)
-        torch.save(dict(state_dict=state_dict, meta=dict(converted_from=src)), dst)
-    except (OSError, RuntimeError) as e:
-        raise ValueError(f'cannot write DST {dst}: {e}') from e
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('src', help='released checkpoint')
@@ -68,15 +52,8 @@ def main(argv=None):
                         action='store_true',
                         help='copy non-backbone keys of an mmpose 0.x checkpoint unchanged')
     args = parser.parse_args(argv)
-    try:
-        # The project's loader: released files load weights-only, runner checkpoints in full,
-        # and a missing or non-checkpoint file is an error that names it.
-        checkpoint = load_checkpoint_file(args.src, map_location='cpu')
-        state_dict = convert(checkpoint, keep_others=args.keep_others, source=args.src)
-        save(state_dict, args.src, args.dst)
-    except (FileNotFoundError, TypeError, ValueError) as e:
-        sys.exit(f'{PROG}: {e}')
-    print(f'{len(state_dict)} keys written to {args.dst}')
+    run_converter(PROG, args.src, args.dst,
+                  lambda ckpt: convert(ckpt, keep_others=args.keep_others, source=args.src))
 
 
 if __name__ == '__main__':

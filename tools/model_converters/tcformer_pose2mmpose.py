@@ -16,32 +16,23 @@ Example::
         tcformer_wholebody_mmpose.pth
 """
 import argparse
-import os
 import os.path as osp
 import sys
 
-import torch
-
 sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..', '..')))
 
-from tcformer_mm.checkpoint.loading import load_checkpoint_file  # noqa: E402
 from tcformer_mm.checkpoint.pose import check_released_pose_checkpoint  # noqa: E402
 from tcformer_mm.checkpoint.pose import tcformer_pose_convert  # noqa: E402
+from tcformer_mm.utils.launch import run_converter  # noqa: E402
 
 PROG = osp.basename(__file__)
 
 
-def save(state_dict: dict, src: str, dst: str) -> None:
-    """Write the converted checkpoint, refusing to overwrite the source or a directory."""
-    if osp.isdir(dst):
-        raise ValueError(f'DST {dst} is a directory; give the path of the output file')
-    if osp.exists(dst) and osp.samefile(src, dst):
-        raise ValueError(f'DST {dst} is SRC: the conversion would overwrite its input')
-    try:
-        os.makedirs(osp.dirname(osp.abspath(dst)), exist_ok=True)
-        torch.save(dict(state_dict=state_dict, meta=dict(converted_from=src)), dst)
-    except (OSError, RuntimeError) as e:
-        raise ValueError(f'cannot write DST {dst}: {e}') from e
+def convert(checkpoint, source: str = 'checkpoint'):
+    """The mmpose 1.x state dict of a released whole-body checkpoint (ValueError naming
+    ``source`` for any other file)."""
+    check_released_pose_checkpoint(checkpoint, source=source)
+    return tcformer_pose_convert(checkpoint)
 
 
 def main(argv=None):
@@ -49,14 +40,7 @@ def main(argv=None):
     parser.add_argument('src', help='released checkpoint')
     parser.add_argument('dst', help='output path')
     args = parser.parse_args(argv)
-    try:
-        checkpoint = load_checkpoint_file(args.src, map_location='cpu')
-        check_released_pose_checkpoint(checkpoint, source=args.src)
-        state_dict = tcformer_pose_convert(checkpoint)
-        save(state_dict, args.src, args.dst)
-    except (FileNotFoundError, TypeError, ValueError) as e:
-        sys.exit(f'{PROG}: {e}')
-    print(f'{len(state_dict)} keys written to {args.dst}')
+    run_converter(PROG, args.src, args.dst, lambda ckpt: convert(ckpt, source=args.src))
 
 
 if __name__ == '__main__':

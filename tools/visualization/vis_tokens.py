@@ -34,7 +34,7 @@ from tcformer_mm.checkpoint import load_checkpoint_file
 from tcformer_mm.checkpoint.convert import (check_tcformer_checkpoint, load_converted_state_dict,
                                             mismatch_summary, tcformer_convert)
 from tcformer_mm.models import TCFormer
-from tcformer_mm.utils.launch import load_config
+from tcformer_mm.utils.launch import add_size_argument, load_config
 from tcformer_mm.visualization import stage_tokens, token_pictures
 
 PROG = osp.basename(__file__)
@@ -49,11 +49,7 @@ def parse_args(argv=None):
                         metavar='[CHECKPOINT] IMAGE',
                         help='optional checkpoint (model, backbone or released), then image')
     parser.add_argument('--out-dir', required=True, help='directory for the PNG files')
-    parser.add_argument('--shape',
-                        type=int,
-                        nargs=2,
-                        metavar=('H', 'W'),
-                        help="input size; defaults to the config's test size")
+    add_size_argument(parser, help="input size; defaults to the config's test size")
     parser.add_argument('--device', default='cpu', help='device to run the backbone on')
     parser.add_argument('--no-borders', action='store_true', help='do not draw token borders')
     parser.add_argument('--cfg-options',

@@ -1,12 +1,10 @@
 """The tiny TCFormerV2-Tiny config: CPU training, gloo, evaluation and the inferencer."""
 import json
 import re
-import subprocess
-import sys
 
 import pytest
-from conftest import data_root_options, free_port, run_tool
-from helpers.classification import ROOT, TINY_CONFIG
+from conftest import data_root_options, free_port, run_script, run_tool
+from helpers.classification import TINY_CONFIG
 
 NO_WORKERS = [
     f'{split}_dataloader.{key}' for split in ('train', 'val', 'test')
@@ -65,13 +63,7 @@ def test_inferencer_classifies_an_image(trained, tiny_data):
               f'results = inferencer({[str(p) for p in images]!r})\n'
               'print(json.dumps([[r["pred_label"], r["pred_class"], r["pred_score"]] '
               'for r in results]))\n')
-    result = subprocess.run([sys.executable, '-c', script],
-                            cwd=ROOT,
-                            capture_output=True,
-                            text=True,
-                            timeout=300)
-    assert result.returncode == 0, result.stderr[-3000:]
-    predictions = json.loads(result.stdout.strip().splitlines()[-1])
+    predictions = run_script(script)
     assert len(predictions) == len(images) == 32
     classes = ('circle', 'square', 'triangle', 'cross')
     assert all(classes[label] == name and 0 < score <= 1 for label, name, score in predictions)

@@ -1,14 +1,11 @@
 """The tiny RetinaNet and Mask R-CNN configs: CPU training, CocoMetric, tools/test.py and the
 mmdet inferencers, on the generated tiny COCO set."""
 import json
-import os
 import re
-import subprocess
-import sys
 
 import pytest
-from conftest import data_root_options, run_tool
-from helpers.detection import ROOT, TINY_MASK_RCNN, TINY_RETINANET
+from conftest import data_root_options, run_script, run_tool
+from helpers.detection import TINY_MASK_RCNN, TINY_RETINANET
 
 NO_WORKERS = [
     f'{split}_dataloader.{key}' for split in ('train', 'val', 'test')
@@ -118,14 +115,7 @@ def test_inferencers_detect_shapes(trained_mask_rcnn, tiny_data):
               ' for r in results]\n'
               'print(json.dumps(dict(first=first, second=second,'
               ' classes=model.dataset_meta["classes"])))\n')
-    result = subprocess.run([sys.executable, '-c', script],
-                            cwd=ROOT,
-                            capture_output=True,
-                            text=True,
-                            timeout=300,
-                            env=dict(os.environ, **ENV))
-    assert result.returncode == 0, result.stderr[-3000:]
-    out = json.loads(result.stdout.strip().splitlines()[-1])
+    out = run_script(script, env=ENV)
     assert out['classes'] == ['circle', 'square', 'triangle']
     assert len(out['first']) == len(out['second']) == len(paths) == 4
     for (n, n_masks, top), (m, mask_shape, top2), img in zip(out['first'], out['second'], images):

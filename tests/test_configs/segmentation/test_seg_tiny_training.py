@@ -1,13 +1,10 @@
 """The tiny Semantic FPN and Mask2Former configs: CPU training, IoUMetric, the inferencers."""
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
-from conftest import data_root_options, run_tool
-from helpers.segmentation import (ROOT, TINY_FPN, TINY_MASK2FORMER, ade_val_labels,
-                                  constant_predictor_miou)
+from conftest import data_root_options, run_script, run_tool
+from helpers.segmentation import TINY_FPN, TINY_MASK2FORMER, ade_val_labels, constant_predictor_miou
 
 NO_WORKERS = [
     f'{split}_dataloader.{key}' for split in ('train', 'val', 'test')
@@ -80,13 +77,7 @@ def test_inferencers_segment_an_image(trained_fpn, tiny_data):
               'model = init_model(config, weights, device="cpu")\n'
               'direct = [r.pred_sem_seg.data[0].numpy() for r in inference_model(model, images)]\n'
               'print(json.dumps([[p.tolist() for p in preds], [d.tolist() for d in direct]]))\n')
-    result = subprocess.run([sys.executable, '-c', script],
-                            cwd=ROOT,
-                            capture_output=True,
-                            text=True,
-                            timeout=300)
-    assert result.returncode == 0, result.stderr[-3000:]
-    preds, direct = json.loads(result.stdout.strip().splitlines()[-1])
+    preds, direct = run_script(script)
     labels = ade_val_labels(ade_root(tiny_data))[:4]
     for pred, same, label in zip(preds, direct, labels):
         pred = np.array(pred)
