@@ -1,0 +1,49 @@
+"""HostSyncCounter and tools/analysis_tools/host_syncs.py."""
+import re
+
+import torch
+from conftest import run_tool
+
+from tcformer_mm.analysis.host_sync import HostSyncCounter
+
+
+def test_counts_each_kind_of_sync():
+    t = torch.rand(10)
+    with HostSyncCounter(package='') as syncs:
+        t.sum().item()
+        bool(t.sum() > 0)
+        t[t > 0.5]
+        torch.nonzero(t)
+        torch.unique(t)
+        torch.bincount(torch.tensor([1, 2]))
+        # What must not count: static-shape ops.
+        t.topk(3), t.sort(), t.cumsum(0), t.index_select(0, torch.tensor([0, 1]))
+    assert syncs.by_op() == {
+        'aten._local_scalar_dense': 2,
+        'index (bool mask)': 1,
+        'aten.nonzero': 1,
+        'aten._unique2': 1,
+        'aten.bincount': 1
+    }
+    assert syncs.total == 6
+
+
+def test_call_sites_are_inside_the_package():
+    from tcformer_mm.ops import TokenSet, token_map_pairs
+    tokens = TokenSet.from_grid(torch.rand(1, 16, 4), (4, 4))
+    merged = tokens.replace(x=torch.rand(1, 4, 4),
+                            map_size=(2, 2),
+                            idx_token=torch.arange(16).reshape(1, 16) % 4)
+    with HostSyncCounter() as syncs:
+        token_map_pairs(merged)
+    assert syncs.total > 0
+    assert all(site.startswith('ops/') for _, site in syncs.counts)
+
+
+def test_tool_prints_the_counts():
+    out = run_tool(['tools/analysis_tools/host_syncs.py', 'v2-tiny', '--shape', '64', '64']).stdout
+    total = int(re.search(r'inference: (\d+) host-sync ops', out)[1])
+    per_op_lines = out.split('host-sync ops\n', 1)[1].split('by call site:')[0].splitlines()
+    per_op = [int(line.split()[0]) for line in per_op_lines]
+    assert total > 0 and sum(per_op) == total
+    assert 'ops/transforms.py:' in out and 'ops/clustering/dpc_knn.py:' in out
