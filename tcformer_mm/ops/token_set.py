@@ -61,6 +61,11 @@ class TokenSet:
             (eq. 3 weights composed over the merges).
         score (Tensor, optional): Importance score predicted by the CTM for these tokens, shape
             (B, N, 1) (eq. 4). None for grid tokens.
+        parts (int, optional): The tokens are ordered part-major in this many equal spatial
+            parts (the s x s windows of the local CTM, ``clustering/partition.py``): part p
+            holds the tokens [p * N / parts, (p + 1) * N / parts). Set by the CTM, whose
+            clusterings leave the tokens in that order; it lets the next CTM size its parts
+            from the shapes instead of reading them off the data. None when not known.
     """
 
     x: Tensor
@@ -69,6 +74,7 @@ class TokenSet:
     idx_token: Tensor
     agg_weight: Tensor
     score: Optional[Tensor] = None
+    parts: Optional[int] = None
 
     def __post_init__(self):
         # Only shape bookkeeping here: it runs in every block, so it must stay O(1).
@@ -89,6 +95,11 @@ class TokenSet:
         if self.score is not None and tuple(self.score.shape) != (B, N, 1):
             raise ValueError(f'TokenSet.score must have shape (B, N, 1) = {(B, N, 1)}, '
                              f'got {tuple(self.score.shape)}')
+        if self.parts is not None and (isinstance(self.parts, bool)
+                                       or not isinstance(self.parts, int) or self.parts < 1
+                                       or N % self.parts):
+            raise ValueError(f'TokenSet.parts must be None or a positive int dividing the '
+                             f'number of tokens N = {N}, got {self.parts!r}')
 
     @classmethod
     def from_grid(cls,

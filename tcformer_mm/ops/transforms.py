@@ -2,15 +2,23 @@
 
 Every op works through the initial grid: a cell of the stage-1 grid belongs to one token
 (``idx_token``) and lies in one pixel of any coarser map (:func:`grid_to_map_index`), so a
-transform is a weighted sum over cells. ``token2map``, ``map2token`` and ``token2token`` first
-coalesce the cells into distinct (pixel, token) or (target, source) pairs (for the maps:
-:func:`token_map_pairs`, which callers can compute once and share) and sum the pairs of every
-pixel (token) with one ``embedding_bag``: a fused gather and weighted sum, about four times
-faster on CPU than a gather, a product and an ``index_add`` of rows. The merge uses gathers and
-``index_add``. The released code built
+transform is a weighted sum over cells: rows gathered by one index and summed into the targets
+of another (:class:`PairSums`). There are two formulations (:mod:`.sync_free` chooses):
+
+- Data-dependent (CPU): ``token2map``, ``map2token`` and ``token2token`` first coalesce the
+  cells into the distinct (pixel, token) or (target, source) pairs present (for the maps:
+  :func:`token_map_pairs`, which callers compute once and share). In later stages a pixel covers
+  many cells but few distinct tokens, so the features move once per pair, and the pairs of every
+  target are summed with one ``embedding_bag``: a fused gather and weighted sum, about four
+  times faster on CPU than a gather, a product and an ``index_add`` of rows.
+- Static (accelerators, graph capture, ``TCFORMER_SYNC_FREE=1``): every cell is a pair, so
+  every size is B x N0, known from the input's shape, and the sums are a gather, a product and
+  an ``index_add`` (deterministic on CUDA under ``torch.use_deterministic_algorithms``; the
+  ONNX exporter maps it to ``ScatterElements``).
+
+The two differ only in the order of the floating-point additions. The released code built
 ``torch.sparse`` matrices for the same sums; those are slow on CPU and cannot be exported to
-ONNX. While tracing (ONNX export) the pair sums also take the ``index_add`` form, which the
-exporter maps to ``ScatterElements``.
+ONNX. The merge uses gathers, ``scatter_reduce`` and ``index_add`` in both formulations.
 
 Accumulation is in fp32 (fp64 stays fp64), also under autocast, and the result is cast back to
 the input dtype. As in the released code, the aggregation weights (``agg_weight``) are treated as
@@ -23,6 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from .sync_free import sync_free
 from .token_set import TokenSet, grid_to_map_index
 
 #: Added to every normaliser, as in the released code: the transforms' sums over cells and the
@@ -49,7 +58,6 @@ def _coalesce(key: Tensor,
     if agg_weight is None:
         return pairs, cells, None
     dtype = _compute_dtype(agg_weight.dtype)
-    # zeros_like, not zeros(len(pairs)): a traced graph (ONNX) keeps the pair count dynamic.
     weight = torch.zeros_like(pairs,
                               dtype=dtype).index_add_(0, inverse,
                                                       agg_weight.detach().reshape(-1).to(dtype))
@@ -64,18 +72,22 @@ def _normalise(weight: Tensor, target: Tensor, num: int) -> Tensor:
 
 class PairSums(NamedTuple):
     """Weighted sums of rows into targets: ``out[t] = sum of weight[p] * rows[source[p]]`` over
-    the pairs p of target t, the pairs grouped by target (:meth:`by_target`).
+    the pairs p of target t.
 
     Attributes:
         source (Tensor): Long (P,), row of every pair.
-        target (Tensor): Long (P,), target of every pair, ascending.
+        target (Tensor): Long (P,), target of every pair; ascending when ``start`` is given.
         weight (Tensor): (P,), weight of every pair.
-        start (Tensor): Long (T,), first pair of every target.
+        num_targets (int): T.
+        start (Tensor, optional): Long (T,), first pair of every target, the pairs grouped by
+            target (:meth:`by_target`): the sums are one ``embedding_bag``. None for pairs in
+            any order (the static formulation): the sums are an ``index_add``.
     """
     source: Tensor
     target: Tensor
     weight: Tensor
-    start: Tensor
+    num_targets: int
+    start: Optional[Tensor] = None
 
     @classmethod
     def by_target(cls,
@@ -89,16 +101,16 @@ class PairSums(NamedTuple):
             order = torch.sort(target, stable=True).indices
             source, target, weight = source[order], target[order], weight[order]
         count = torch.bincount(target, minlength=num_targets)
-        return cls(source, target, weight, count.cumsum(0) - count)
+        return cls(source, target, weight, num_targets, count.cumsum(0) - count)
 
     def __call__(self, rows: Tensor) -> Tensor:
         """Sum ``rows`` (R, C), in the compute dtype, into (T, C); 0 for a target without
         pairs."""
         weight = self.weight.to(rows.dtype)
-        if torch.jit.is_tracing():
+        if self.start is None:
             return _sum_by_target(
                 rows.index_select(0, self.source) * weight.unsqueeze(1), self.target,
-                self.start.shape[0])
+                self.num_targets)
         return F.embedding_bag(self.source,
                                rows.contiguous(),
                                self.start,
@@ -152,6 +164,15 @@ def token_map_pairs(tokens: TokenSet, map_size: Optional[Tuple[int, int]] = None
     num_pixels = H * W
     pixel = (grid_to_map_index(tokens.init_grid_size,
                                (H, W), device).unsqueeze(0) + _batch_offsets(B, num_pixels, device))
+    if sync_free(device):
+        # Every cell is a pair, weighing 1 in its pixel and in its token.
+        cell_pixel = pixel.reshape(-1)
+        cell_token = (tokens.idx_token + _batch_offsets(B, N, device)).reshape(-1)
+        ones = torch.ones_like(cell_pixel, dtype=_compute_dtype(tokens.agg_weight.dtype))
+        to_map = PairSums(cell_token, cell_pixel, _normalise(ones, cell_pixel, B * num_pixels),
+                          B * num_pixels)
+        to_tokens = PairSums(cell_pixel, cell_token, _normalise(ones, cell_token, B * N), B * N)
+        return TokenMapPairs(to_map, to_tokens, (H, W), N)
     pairs, cells, _ = _coalesce((pixel * N + tokens.idx_token).reshape(-1))
     pair_pixel = pairs // N
     pair_token = pair_pixel // num_pixels * N + pairs % N
@@ -265,13 +286,19 @@ def token2token(source: TokenSet, target: TokenSet) -> Tensor:
     device = x.device
     idx_s = source.idx_token + _batch_offsets(B, S, device)
     idx_t = target.idx_token + _batch_offsets(B, T, device)
-    pairs, _, weight = _coalesce((idx_t * (B * S) + idx_s).reshape(-1), target.agg_weight)
-    pair_t, pair_s = pairs // (B * S), pairs % (B * S)
-    sums = PairSums.by_target(pair_s,
-                              pair_t,
-                              _normalise(weight, pair_t, B * T),
-                              B * T,
-                              target_sorted=True)
+    if sync_free(device):
+        # Every cell is a pair.
+        cell_t = idx_t.reshape(-1)
+        weight = target.agg_weight.detach().reshape(-1).to(_compute_dtype(target.agg_weight.dtype))
+        sums = PairSums(idx_s.reshape(-1), cell_t, _normalise(weight, cell_t, B * T), B * T)
+    else:
+        pairs, _, weight = _coalesce((idx_t * (B * S) + idx_s).reshape(-1), target.agg_weight)
+        pair_t, pair_s = pairs // (B * S), pairs % (B * S)
+        sums = PairSums.by_target(pair_s,
+                                  pair_t,
+                                  _normalise(weight, pair_t, B * T),
+                                  B * T,
+                                  target_sorted=True)
     out = sums(x.reshape(B * S, C).to(_compute_dtype(x.dtype)))
     return out.reshape(B, T, C).to(x.dtype)
 

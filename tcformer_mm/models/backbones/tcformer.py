@@ -1,7 +1,7 @@
 """TCFormer backbone: Token Clustering Transformer V1 (CVPR 2022) and V2 (TPAMI 2024)."""
 import copy
 import math
-from typing import List, Optional, Sequence, Tuple, Union
+from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -73,6 +73,12 @@ class TCFormer(BaseModule):
             neck consumes); ``'maps'``: feature maps (B, C_i, H_i, W_i) at strides 4, 8, 16, 32
             made by ``token2map``. Defaults to ``'tokens'``.
         with_cp (bool): Gradient checkpointing of every block. Defaults to False.
+        compile (bool | dict): Run the forward (after the input checks) as one graph:
+            ``torch.compile(..., fullgraph=True, dynamic=False)``, with the dict's keys as
+            further arguments (e.g. ``dict(backend='aot_eager')`` or ``dict(mode=
+            'max-autotune')``). The token ops then take their static formulation (no host
+            synchronisation, see ``docs/design.md``). Every new input size compiles anew.
+            Defaults to False.
         init_cfg (dict | list[dict], optional): Initialization config. Defaults to None.
 
     Examples:
@@ -117,8 +123,10 @@ class TCFormer(BaseModule):
                  use_ctm: bool = True,
                  output_format: str = 'tokens',
                  with_cp: bool = False,
+                 compile: Union[bool, dict] = False,
                  init_cfg: Optional[Union[dict, List[dict]]] = None):
         super().__init__(init_cfg=init_cfg)
+        self.compile_cfg = self._check_compile(compile)
         self.arch_name = arch if isinstance(arch, str) else 'custom'
         self.arch_settings = self._resolve_arch(arch)
         if num_parts is not None:
@@ -341,6 +349,22 @@ class TCFormer(BaseModule):
             return cp.checkpoint(block, *args, use_reentrant=False, **kwargs)
         return block(*args, **kwargs)
 
+    @staticmethod
+    def _check_compile(compile) -> Optional[dict]:
+        """``torch.compile`` arguments from the ``compile`` argument; None for no compiling."""
+        if compile is False or compile is None:
+            return None
+        if compile is True:
+            return {}
+        if not isinstance(compile, dict):
+            raise TypeError(f'TCFormer: compile must be a bool or a dict of torch.compile '
+                            f'arguments, got {compile!r}.')
+        fixed = {'fullgraph', 'dynamic'} & set(compile)
+        if fixed:
+            raise ValueError(f'TCFormer: compile always uses fullgraph=True, dynamic=False; '
+                             f'remove {sorted(fixed)} from {compile!r}.')
+        return dict(compile)
+
     def forward(self, x: torch.Tensor) -> Tuple[Union[TokenSet, torch.Tensor], ...]:
         """Forward.
 
@@ -360,6 +384,12 @@ class TCFormer(BaseModule):
             raise ValueError(f'TCFormer ({self.arch_name}): input size {h}x{w} is too small: '
                              f'{problem}. The smallest input this model takes is '
                              f'{self.min_input_size}x{self.min_input_size}.')
+        if self.compile_cfg is not None:
+            return _compiled_forward(**self.compile_cfg)(self, x)
+        return self._forward(x)
+
+    def _forward(self, x: torch.Tensor) -> Tuple[Union[TokenSet, torch.Tensor], ...]:
+        """:meth:`forward` after the input checks."""
         outs = []
         x, hw_shape = self.patch_embed1(x)
         for block in self.block1:
@@ -426,3 +456,20 @@ class TCFormer(BaseModule):
                  pairs: Optional[TokenMapPairs] = None) -> None:
         if i in self.out_indices:
             outs.append(token2map(tokens, pairs=pairs) if self.output_format == 'maps' else tokens)
+
+
+#: ``repr`` of the compile arguments -> compiled ``TCFormer._forward``.
+_COMPILED_FORWARDS: Dict[str, Callable] = {}
+
+
+def _compiled_forward(**compile_kwargs) -> Callable:
+    """``TCFormer._forward`` compiled as one graph, shared by all instances (the function is
+    compiled unbound: a deep copy of a model, e.g. an EMA model, compiles its own graph instead
+    of calling into the original's)."""
+    key = repr(sorted(compile_kwargs.items()))
+    if key not in _COMPILED_FORWARDS:
+        _COMPILED_FORWARDS[key] = torch.compile(TCFormer._forward,
+                                                fullgraph=True,
+                                                dynamic=False,
+                                                **compile_kwargs)
+    return _COMPILED_FORWARDS[key]

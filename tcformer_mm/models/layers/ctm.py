@@ -89,4 +89,7 @@ class CTM(BaseModule):
                               num_clusters,
                               None, ((h - 1) // 2 + 1, (w - 1) // 2 + 1),
                               score=score)
+        if isinstance(self.clustering, ClusteringMethod):
+            # Its cluster ids are part-major: the next CTM sizes its parts from the shapes.
+            merged = merged.replace(parts=self.num_parts)
         return merged, source

@@ -5,6 +5,7 @@ import torch
 from torch import Tensor
 
 from ..token_set import TokenSet
+from .distance import full_fp32
 from .partition import Partition, partition_tokens
 
 
@@ -39,8 +40,10 @@ class ClusteringMethod:
         Returns:
             tuple[Tensor, int]: idx_cluster (B, N) long, and num_clusters.
         """
-        # Clustering is a discrete choice: no gradient, and no autocast (fp32 distances).
-        with torch.no_grad(), torch.autocast(tokens.x.device.type, enabled=False):
+        # Clustering is a discrete choice: no gradient, and fp32 distances (no autocast, no
+        # TF32).
+        with torch.no_grad(), torch.autocast(tokens.x.device.type,
+                                             enabled=False), full_fp32():
             parts = partition_tokens(tokens, num_parts, ratio)
             local = self.cluster_parts(tokens, parts)
             return parts.scatter_back(local), parts.num_parts * parts.num_clusters

@@ -10,15 +10,23 @@ Speed (CPU): a block is first computed as the *partial* squared distance
 minima, maxima and the k smallest values of the partial block are those of the full squared
 distances: the callers rank on the partial block and add |a|^2 (and clamp) on the few values
 they keep, which gives bit for bit the values a full ``|b|^2 - 2ab + |a|^2`` block would hold.
-Blocks are kept small enough to stay in the CPU caches (:data:`CACHE_BLOCK_BYTES`) unless
+On CPU blocks are kept small enough to stay in the caches (:data:`CACHE_BLOCK_BYTES`) unless
 the caller's memory bound is lower. A loop over blocks writes every block into the same memory
 (:class:`BlockBuffer`): the CPU allocator returns large tensors to the system when they are
-freed, and faulting fresh pages in for every block costs as much as the search over it.
+freed, and faulting fresh pages in for every block costs as much as the search over it. On an
+accelerator a block is as large as the memory bound and the free memory allow
+(:func:`block_rows`): fewer, larger kernels.
+
+The distances are ranked, so their matrix products run in full fp32 (:func:`full_fp32`) even
+where the user lets fp32 products use TF32, whose 10-bit mantissa would reorder near neighbours.
 """
-from typing import Optional, Tuple
+import contextlib
+from typing import Iterator, Optional, Tuple
 
 import torch
 from torch import Tensor
+
+from ..sync_free import reuse_buffers
 
 #: Default size of one block of the distance matrix (fp32 bytes): about 256 MB. The memory
 #: bound; blocks are smaller when that is faster (:data:`CACHE_BLOCK_BYTES`).
@@ -45,11 +53,38 @@ def fast_rows_per_block(batch: int, num_cols: int, max_block_bytes: int) -> int:
     return min(rows, rows_per_block(batch, num_cols, max_block_bytes))
 
 
+def block_rows(batch: int, num_cols: int, max_block_bytes: int, device: torch.device) -> int:
+    """Rows of a block on ``device``: :func:`fast_rows_per_block` on CPU; elsewhere what fits
+    in ``max_block_bytes`` and in a quarter of the free device memory."""
+    if device.type == 'cpu':
+        return fast_rows_per_block(batch, num_cols, max_block_bytes)
+    if device.type == 'cuda' and not torch.compiler.is_compiling():
+        max_block_bytes = min(max_block_bytes, torch.cuda.mem_get_info(device)[0] // 4)
+    return rows_per_block(batch, num_cols, max_block_bytes)
+
+
+@contextlib.contextmanager
+def full_fp32() -> Iterator[None]:
+    """fp32 matrix products in full fp32 inside the block, whatever
+    ``torch.backends.cuda.matmul.allow_tf32`` says outside (restored on exit). Inside a graph
+    capture the flag cannot change per region; the capture follows the global setting."""
+    if torch.compiler.is_compiling():
+        yield
+        return
+    matmul = torch.backends.cuda.matmul
+    before = matmul.allow_tf32
+    matmul.allow_tf32 = False
+    try:
+        yield
+    finally:
+        matmul.allow_tf32 = before
+
+
 class BlockBuffer:
     """Memory reused by the blocks of a loop: ``take(shape)`` returns a contiguous tensor
     of that shape over the same storage at every call (grown when too small), so a block
     overwrites the previous one; one buffer per tensor that must be alive at the same time.
-    While tracing it returns None (a traced graph has no ``out=`` ops): the ops allocate.
+    Inside a graph capture (tracing, ``torch.compile``) it returns None: the ops allocate.
 
     Args:
         device (torch.device): Device of the storage.
@@ -61,7 +96,7 @@ class BlockBuffer:
         self.storage = torch.empty(0, device=device, dtype=dtype)
 
     def take(self, shape: Tuple[int, ...]) -> Optional[Tensor]:
-        if torch.jit.is_tracing():
+        if not reuse_buffers():
             return None
         numel = 1
         for size in shape:
@@ -163,7 +198,8 @@ def smallest_k(d: Tensor,
     n = d.shape[-1]
     k = min(k, n)
     num_chunks = n // _CHUNK
-    if num_chunks < 4 * k:
+    # The chunks pay on CPU, where a full topk is slow; a GPU's topk is fast.
+    if num_chunks < 4 * k or d.device.type != 'cpu':
         values, cols = d.topk(k, dim=-1, largest=False)
     else:
         lead = d.shape[:-1]
@@ -206,7 +242,7 @@ def nearest_centre(x: Tensor,
     sq_c = (centres * centres).sum(-1)
     # Ties after the rounding of "+ |x|^2" decide the lowest index: the full distances are
     # needed here (not only the partial block).
-    rows = fast_rows_per_block(B, centres.shape[1], max_block_bytes)
+    rows = block_rows(B, centres.shape[1], max_block_bytes, x.device)
     out = torch.empty(B, N, dtype=torch.long, device=x.device)
     buffer = BlockBuffer(x.device, dtype)
     for r0 in range(0, N, rows):

@@ -32,14 +32,21 @@ Deviations from the released code, all deliberate:
   the real neighbours it has.
 - Features are centred (minus the mean of the real tokens) before the distances: a no-op in
   exact arithmetic that keeps the |a|^2 + |b|^2 - 2ab expansion accurate.
+
+Where the static formulation runs (accelerators, graph capture, ``TCFORMER_SYNC_FREE=1``; see
+``ops/sync_free.py``) no step depends on how many tokens the neighbour lists settle: every
+token is compared with all tokens for its nearest denser one and with all centres for its
+cluster (the released code's O(N^2) work, in blocks sized for the device). The results are
+the same; only the amount of work differs.
 """
 from typing import NamedTuple, Optional, Tuple
 
 import torch
 from torch import Tensor
 
+from ..sync_free import sync_free
 from .base import ClusteringMethod, check_positive_int
-from .distance import (DEFAULT_BLOCK_BYTES, BlockBuffer, fast_rows_per_block, nearest_centre,
+from .distance import (DEFAULT_BLOCK_BYTES, BlockBuffer, block_rows, nearest_centre,
                        partial_sq_dist_block, smallest_k)
 from .partition import Partition
 
@@ -94,13 +101,14 @@ class _Neighbours(NamedTuple):
 def _score_and_neighbours(x: Tensor, k: int, valid: Optional[Tensor],
                           max_block_bytes: int) -> Tuple[Tensor, Tensor, _Neighbours]:
     """:func:`dpc_knn_score`, and the nearest ``NUM_NEIGHBOURS`` tokens of every token."""
+    static = sync_free(x.device)
+    has_padding = valid is not None and (static or not bool(valid.all()))
     x, sq, valid = _prepare(x, valid)
     B, N, C = x.shape
     device = x.device
-    rows = fast_rows_per_block(B, N, max_block_bytes)
+    rows = block_rows(B, N, max_block_bytes, device)
     k = min(k, N)
     num_nbrs = min(N, max(k, NUM_NEIGHBOURS))
-    has_padding = not bool(valid.all())
     pad_col = ~valid.unsqueeze(1)  # (B, 1, N)
 
     # Pass 1: the nearest neighbours and the largest distance between real tokens. Blocks
@@ -144,24 +152,49 @@ def _score_and_neighbours(x: Tensor, k: int, valid: Optional[Tensor],
         1, order,
         torch.arange(N, device=device).expand(B, N).contiguous())
 
-    # Distance indicator. If a neighbour of token i is denser, the first denser one in the
-    # (ascending) neighbour list is its nearest denser token: every token closer than it is
-    # in the list before it.
+    if static:
+        min_d2 = _nearest_denser_all(x, sq, rank, max_block_bytes)
+    else:
+        min_d2 = _nearest_denser_listed(x, sq, order, rank, valid, nbr_d2, nbr_idx,
+                                        max_block_bytes)
+    min_d2 = torch.where(torch.isinf(min_d2), max_d2.unsqueeze(1), min_d2)
+
+    score = (density * min_d2.sqrt()).masked_fill_(~valid, float('-inf'))
+    return score, density, _Neighbours(x, valid, nbr_d2, nbr_idx)
+
+
+def _nearest_denser_listed(x: Tensor, sq: Tensor, order: Tensor, rank: Tensor, valid: Tensor,
+                           nbr_d2: Tensor, nbr_idx: Tensor, max_block_bytes: int) -> Tensor:
+    """Squared distance to the nearest denser token of every token (inf for the densest), the
+    data-dependent formulation: from the neighbour lists where they settle it, exhaustively
+    for the rest."""
+    B, N = rank.shape
+    # If a neighbour of token i is denser, the first denser one in the (ascending) neighbour
+    # list is its nearest denser token: every token closer than it is in the list before it.
     denser = torch.gather(rank, 1, nbr_idx.reshape(B, -1)).reshape(B, N, -1) < rank.unsqueeze(-1)
     found = denser.any(-1)
     first = denser.to(torch.uint8).argmax(-1, keepdim=True)
     min_d2 = torch.gather(nbr_d2, 2, first).squeeze(-1)
     todo = ~found & valid
-    if torch.jit.is_tracing():
-        # A traced graph (ONNX export) cannot branch on data, and which tokens lack a denser
-        # neighbour depends on the image: search all of them (same distances, static shapes).
-        todo = valid.clone()
     if bool(todo.any()):
         _nearest_denser_exhaustive(x, sq, order, rank, todo, min_d2, max_block_bytes)
-    min_d2 = torch.where(torch.isinf(min_d2), max_d2.unsqueeze(1), min_d2)
+    return min_d2
 
-    score = (density * min_d2.sqrt()).masked_fill_(~valid, float('-inf'))
-    return score, density, _Neighbours(x, valid, nbr_d2, nbr_idx)
+
+def _nearest_denser_all(x: Tensor, sq: Tensor, rank: Tensor, max_block_bytes: int) -> Tensor:
+    """Squared distance to the nearest denser token of every token (inf for the densest), the
+    static formulation: every block of rows against all tokens, the tokens that are not
+    denser masked out (padding ranks last: it is never denser)."""
+    B, N, _ = x.shape
+    rows = block_rows(B, N, max_block_bytes, x.device)
+    result = torch.empty(B, N, device=x.device, dtype=x.dtype)
+    block = BlockBuffer(x.device, x.dtype)
+    for r0 in range(0, N, rows):
+        r1 = min(N, r0 + rows)
+        d2 = partial_sq_dist_block(x[:, r0:r1], x, sq, block)
+        not_denser = rank.unsqueeze(1) >= rank[:, r0:r1].unsqueeze(-1)  # (B, R, N)
+        result[:, r0:r1] = d2.masked_fill_(not_denser, float('inf')).amin(dim=-1)
+    return result.add_(sq).clamp_(min=0)
 
 
 def _nearest_denser_exhaustive(x: Tensor, sq: Tensor, order: Tensor, rank: Tensor, todo: Tensor,
@@ -187,7 +220,7 @@ def _nearest_denser_exhaustive(x: Tensor, sq: Tensor, order: Tensor, rank: Tenso
     x_todo = torch.gather(x, 1, tokens.unsqueeze(-1).expand(-1, -1, C))
     sq_todo = torch.gather(sq, 1, tokens)
     result = torch.empty(B, num_todo, device=device, dtype=x.dtype)
-    rows = fast_rows_per_block(B, N, max_block_bytes)
+    rows = block_rows(B, N, max_block_bytes, device)
     block = BlockBuffer(device, x.dtype)
     for r0 in range(0, num_todo, rows):
         r1 = min(num_todo, r0 + rows)
@@ -264,8 +297,8 @@ def dpc_knn(x: Tensor,
     """
     score, _, neighbours = _score_and_neighbours(x, k, valid, max_block_bytes)
     centres = select_centres(score, num_clusters)
-    if torch.jit.is_tracing():
-        # Static shapes for a traced graph: every token searches all centres.
+    if sync_free(x.device):
+        # Static shapes: every token searches all centres.
         return assign_to_centres(neighbours.x, centres, max_block_bytes)
     return _assign_with_neighbours(neighbours, centres, max_block_bytes)
 
@@ -322,4 +355,5 @@ class DPCKNN(ClusteringMethod):
         self.max_block_bytes = check_positive_int('dpc_knn', 'max_block_bytes', max_block_bytes)
 
     def cluster_parts(self, tokens, parts: Partition) -> Tensor:
-        return dpc_knn(parts.x, parts.num_clusters, self.k, parts.valid, self.max_block_bytes)
+        valid = parts.valid if parts.padded else None
+        return dpc_knn(parts.x, parts.num_clusters, self.k, valid, self.max_block_bytes)

@@ -10,9 +10,15 @@ nothing about parts needs to be stored in the TokenSet.
 
 The tokens are sorted by part (stably, so each part keeps the token order) and every part is
 padded to the largest part, so all parts of all images cluster as one batch of B * P sets.
+
+The part sizes follow from the shapes wherever the layout is known (:func:`_static_layout`):
+for grid tokens from the window sizes, and for tokens a CTM left part-major
+(``TokenSet.parts``) from the token count. Only other token sets have their sizes read off the
+data, which waits for the device.
 """
 import math
 from dataclasses import dataclass
+from typing import List, Optional, Tuple
 
 import torch
 from torch import Tensor
@@ -46,6 +52,15 @@ def cell_part_index(init_grid_size, num_parts: int, device=None) -> Tensor:
     return (rows.unsqueeze(1) * s + cols.unsqueeze(0)).reshape(-1)
 
 
+def window_sizes(length: int, num_windows: int) -> List[int]:
+    """Rows (or columns) of every window of a floor split of ``length`` into
+    ``num_windows``: the r with floor(r * num_windows / length) == i, for every i."""
+    sizes = [0] * num_windows
+    for r in range(length):
+        sizes[r * num_windows // length] += 1
+    return sizes
+
+
 def clusters_per_part(num_tokens: int, num_parts: int, ratio: float, min_part_size: int) -> int:
     """Number of clusters M of every part.
 
@@ -72,6 +87,7 @@ class Partition:
         part (Tensor): Long, shape (B, N): part of every token in [0, P).
         num_parts (int): P.
         num_clusters (int): M, clusters per part.
+        padded (bool): Whether some part is smaller than Np (``valid`` has a False).
     """
 
     x: Tensor
@@ -80,6 +96,7 @@ class Partition:
     part: Tensor
     num_parts: int
     num_clusters: int
+    padded: bool = True
 
     def gather(self, value: Tensor, fill: float = 0.0) -> Tensor:
         """Regroup a per-token tensor (B, N, ...) into the padded layout (B*P, Np, ...)."""
@@ -122,28 +139,23 @@ def partition_tokens(tokens: TokenSet, num_parts: int, ratio: float) -> Partitio
                          index=torch.arange(B * N, device=device).reshape(B, N),
                          part=torch.zeros(B, N, dtype=torch.long, device=device),
                          num_parts=1,
-                         num_clusters=clusters_per_part(N, 1, ratio, N))
+                         num_clusters=clusters_per_part(N, 1, ratio, N),
+                         padded=False)
 
     P = num_parts
-    # A token takes the part of its cells (they all agree, see the module docstring). A token
-    # without cells (an empty k-means cluster of an earlier CTM) has no position; it goes to
-    # part 0.
-    cell_part = cell_part_index(tokens.init_grid_size, P, device).expand_as(tokens.idx_token)
-    # Parts are >= 0, so including the zeros changes nothing; ONNX has no include_self=False.
-    part = torch.zeros(B, N, dtype=torch.long, device=device).scatter_reduce(1,
-                                                                             tokens.idx_token,
-                                                                             cell_part,
-                                                                             reduce='amax',
-                                                                             include_self=True)
-
+    layout = _static_layout(tokens, P)
     offsets = torch.arange(B, device=device).unsqueeze(1) * P
-    counts = torch.bincount((part + offsets).reshape(-1), minlength=B * P).reshape(B, P)
-    min_count = int(counts.min())
+    if layout is None:
+        part = _part_from_cells(tokens, P)
+        counts = _count_per_part(part + offsets, B, P)
+        min_count, Np = int(counts.min()), int(counts.max())
+    else:
+        part, min_count, Np = layout
+        counts = _count_per_part(part + offsets, B, P)
     if min_count == 0:
         H0, W0 = tokens.init_grid_size
         raise ValueError(f'feature map {H0}x{W0} (initial token grid) is too small for '
                          f'{P} parts: some part has no token')
-    Np = int(counts.max())
 
     # Rank of every token inside its part, keeping the token order (stable sort by part).
     order = torch.sort(part, dim=1, stable=True).indices
@@ -162,4 +174,57 @@ def partition_tokens(tokens: TokenSet, num_parts: int, ratio: float) -> Partitio
                      index=index,
                      part=part,
                      num_parts=P,
-                     num_clusters=clusters_per_part(N, P, ratio, min_count))
+                     num_clusters=clusters_per_part(N, P, ratio, min_count),
+                     padded=min_count < Np)
+
+
+def _count_per_part(part: Tensor, B: int, P: int) -> Tensor:
+    """Tokens of every part, (B, P), from the parts b * P + p of the tokens (B, N): a
+    ``bincount`` whose size does not depend on the data."""
+    flat = part.reshape(-1)
+    return torch.zeros(B * P, dtype=torch.long, device=part.device).index_add_(
+        0, flat, torch.ones_like(flat)).reshape(B, P)
+
+
+def _part_from_cells(tokens: TokenSet, P: int) -> Tensor:
+    """The part of every token (B, N), read off its initial grid cells."""
+    B, N = tokens.x.shape[:2]
+    # A token takes the part of its cells (they all agree, see the module docstring). A token
+    # without cells (an empty k-means cluster of an earlier CTM) has no position; it goes to
+    # part 0.
+    cell_part = cell_part_index(tokens.init_grid_size, P,
+                                tokens.x.device).expand_as(tokens.idx_token)
+    # Parts are >= 0, so including the zeros changes nothing; ONNX has no include_self=False.
+    return torch.zeros(B, N, dtype=torch.long,
+                       device=tokens.x.device).scatter_reduce(1,
+                                                              tokens.idx_token,
+                                                              cell_part,
+                                                              reduce='amax',
+                                                              include_self=True)
+
+
+def _static_layout(tokens: TokenSet, P: int) -> Optional[Tuple[Tensor, int, int]]:
+    """The part of every token (B, N) and the smallest and largest part size, from the shapes
+    alone; None when the layout of ``tokens`` is not known.
+
+    - Grid tokens: token i is cell i; the part sizes are products of window sizes.
+    - Tokens left part-major in Q parts (``tokens.parts``), Q windows nesting in the P windows
+      (sqrt(Q) a multiple of s): token i lies in window i // (N / Q) of the Q-split, and its
+      P-window follows from the nesting; every part holds N / P tokens.
+    """
+    B, N = tokens.x.shape[:2]
+    device = tokens.x.device
+    s = num_windows_per_side(P)
+    if tokens.is_grid:
+        H0, W0 = tokens.init_grid_size
+        rows, cols = window_sizes(H0, s), window_sizes(W0, s)
+        part = cell_part_index((H0, W0), P, device).unsqueeze(0).expand(B, N)
+        return part, min(rows) * min(cols), max(rows) * max(cols)
+    Q = tokens.parts
+    if Q is None or Q % P or math.isqrt(Q)**2 != Q or math.isqrt(Q) % s:
+        return None
+    q_side = math.isqrt(Q)
+    factor = q_side // s
+    window = torch.arange(N, device=device) // (N // Q)
+    part = (window // q_side // factor) * s + (window % q_side) // factor
+    return part.unsqueeze(0).expand(B, N), N // P, N // P
