@@ -70,24 +70,34 @@ def _normalise(weight: Tensor, target: Tensor, num: int) -> Tensor:
     return weight / (total + EPS)[target]
 
 
+def _inverse_count(target: Tensor, num: int, dtype: torch.dtype) -> Tensor:
+    """1 / (number of entries of ``target`` equal to t, + :data:`EPS`) for every t < ``num``."""
+    ones = torch.ones_like(target, dtype=dtype)
+    return 1 / (torch.zeros(num, device=target.device, dtype=dtype).index_add_(0, target, ones) +
+                EPS)
+
+
 class PairSums(NamedTuple):
-    """Weighted sums of rows into targets: ``out[t] = sum of weight[p] * rows[source[p]]`` over
-    the pairs p of target t.
+    """Weighted sums of rows into targets: ``out[t] = scale[t] * sum of weight[p] *
+    rows[source[p]]`` over the pairs p of target t.
 
     Attributes:
         source (Tensor): Long (P,), row of every pair.
         target (Tensor): Long (P,), target of every pair; ascending when ``start`` is given.
-        weight (Tensor): (P,), weight of every pair.
+        weight (Tensor, optional): (P,), weight of every pair; None for ones.
         num_targets (int): T.
         start (Tensor, optional): Long (T,), first pair of every target, the pairs grouped by
             target (:meth:`by_target`): the sums are one ``embedding_bag``. None for pairs in
             any order (the static formulation): the sums are an ``index_add``.
+        scale (Tensor, optional): (T,), factor of every target's sum; None for ones. A weight
+            that depends on the target only is cheaper here than on every pair.
     """
     source: Tensor
     target: Tensor
-    weight: Tensor
+    weight: Optional[Tensor]
     num_targets: int
     start: Optional[Tensor] = None
+    scale: Optional[Tensor] = None
 
     @classmethod
     def by_target(cls,
@@ -106,16 +116,19 @@ class PairSums(NamedTuple):
     def __call__(self, rows: Tensor) -> Tensor:
         """Sum ``rows`` (R, C), in the compute dtype, into (T, C); 0 for a target without
         pairs."""
-        weight = self.weight.to(rows.dtype)
+        weight = None if self.weight is None else self.weight.to(rows.dtype)
         if self.start is None:
-            return _sum_by_target(
-                rows.index_select(0, self.source) * weight.unsqueeze(1), self.target,
-                self.num_targets)
-        return F.embedding_bag(self.source,
-                               rows.contiguous(),
-                               self.start,
-                               mode='sum',
-                               per_sample_weights=weight)
+            picked = rows.index_select(0, self.source)
+            if weight is not None:
+                picked = picked * weight.unsqueeze(1)
+            out = _sum_by_target(picked, self.target, self.num_targets)
+        else:
+            out = F.embedding_bag(self.source,
+                                  rows.contiguous(),
+                                  self.start,
+                                  mode='sum',
+                                  per_sample_weights=weight)
+        return out if self.scale is None else out * self.scale.to(rows.dtype).unsqueeze(1)
 
 
 class TokenMapPairs(NamedTuple):
@@ -165,13 +178,15 @@ def token_map_pairs(tokens: TokenSet, map_size: Optional[Tuple[int, int]] = None
     pixel = (grid_to_map_index(tokens.init_grid_size,
                                (H, W), device).unsqueeze(0) + _batch_offsets(B, num_pixels, device))
     if sync_free(device):
-        # Every cell is a pair, weighing 1 in its pixel and in its token.
+        # Every cell is a pair, weighing 1 / (cells of its target + EPS): a factor of the
+        # target's sum.
         cell_pixel = pixel.reshape(-1)
         cell_token = (tokens.idx_token + _batch_offsets(B, N, device)).reshape(-1)
-        ones = torch.ones_like(cell_pixel, dtype=_compute_dtype(tokens.agg_weight.dtype))
-        to_map = PairSums(cell_token, cell_pixel, _normalise(ones, cell_pixel, B * num_pixels),
-                          B * num_pixels)
-        to_tokens = PairSums(cell_pixel, cell_token, _normalise(ones, cell_token, B * N), B * N)
+        dtype = _compute_dtype(tokens.agg_weight.dtype)
+        to_map = PairSums(cell_token, cell_pixel, None, B * num_pixels,
+                          scale=_inverse_count(cell_pixel, B * num_pixels, dtype))
+        to_tokens = PairSums(cell_pixel, cell_token, None, B * N,
+                             scale=_inverse_count(cell_token, B * N, dtype))
         return TokenMapPairs(to_map, to_tokens, (H, W), N)
     pairs, cells, _ = _coalesce((pixel * N + tokens.idx_token).reshape(-1))
     pair_pixel = pairs // N
