@@ -183,9 +183,15 @@ def token_map_pairs(tokens: TokenSet, map_size: Optional[Tuple[int, int]] = None
         cell_pixel = pixel.reshape(-1)
         cell_token = (tokens.idx_token + _batch_offsets(B, N, device)).reshape(-1)
         dtype = _compute_dtype(tokens.agg_weight.dtype)
-        to_map = PairSums(cell_token, cell_pixel, None, B * num_pixels,
+        to_map = PairSums(cell_token,
+                          cell_pixel,
+                          None,
+                          B * num_pixels,
                           scale=_inverse_count(cell_pixel, B * num_pixels, dtype))
-        to_tokens = PairSums(cell_pixel, cell_token, None, B * N,
+        to_tokens = PairSums(cell_pixel,
+                             cell_token,
+                             None,
+                             B * N,
                              scale=_inverse_count(cell_token, B * N, dtype))
         return TokenMapPairs(to_map, to_tokens, (H, W), N)
     pairs, cells, _ = _coalesce((pixel * N + tokens.idx_token).reshape(-1))

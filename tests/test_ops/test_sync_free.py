@@ -132,7 +132,9 @@ def test_autocast_half_precision_clusters_and_merges_in_fp32(dtype):
     assert _first_member(idx).unique().numel() == 6
     assert merged.x.dtype == dtype and torch.isfinite(merged.x).all()
     assert torch.isfinite(merged.agg_weight).all() and merged.agg_weight.dtype == torch.float32
-    torch.testing.assert_close(merged.x[0, idx[0]].float(), ref.x[0, ref_idx[0]], atol=0.05,
+    torch.testing.assert_close(merged.x[0, idx[0]].float(),
+                               ref.x[0, ref_idx[0]],
+                               atol=0.05,
                                rtol=0.02)
 
 

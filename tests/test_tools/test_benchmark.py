@@ -10,12 +10,13 @@ TOOL = 'tools/analysis_tools/benchmark.py'
 
 
 def _rows(stdout):
-    """model -> (params in M, median ms, peak extra MiB or None)."""
+    """model -> (params in M, median ms, images/s, peak extra MiB or None)."""
     rows = {}
     for line in stdout.splitlines():
-        m = re.match(r'^(\S+)\s+([\d.]+)\s+([\d.]+)\s+(\S+)$', line)
+        m = re.match(r'^(\S+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+(\S+)$', line)
         if m:
-            rows[m[1]] = (float(m[2]), float(m[3]), None if m[4] == '-' else float(m[4]))
+            rows[m[1]] = (float(m[2]), float(m[3]), float(m[4]),
+                          None if m[5] == '-' else float(m[5]))
     return rows
 
 
@@ -34,9 +35,25 @@ def test_benchmark_prints_medians_ratio_and_memory(extra):
     assert ratio == pytest.approx(rows['v2-tiny'][1] / rows['pvtv2-b0'][1], rel=0.05)
     assert ('steady malloc' in out) == ('--steady-malloc' in extra)
     if '--no-memory' in extra:
-        assert rows['v2-tiny'][2] is None
+        assert rows['v2-tiny'][3] is None
     else:
-        assert rows['v2-tiny'][2] > 0 and 'memory ratio' in out
+        assert rows['v2-tiny'][3] > 0 and 'memory ratio' in out
+
+
+def test_benchmark_training_step_with_amp_and_batch():
+    out = run_tool([
+        TOOL, 'v2-tiny', '--reference', 'pvtv2-b0', '--shape', '64', '64', '--warmup', '0',
+        '--repeats', '1', '--batch', '2', '--mode', 'train', '--amp', '--no-memory'
+    ]).stdout
+    assert 'train, input 2x3x64x64, autocast bfloat16, 2 threads' in out
+    rows = _rows(out)
+    for params, ms, images_s, _ in rows.values():
+        assert images_s == pytest.approx(2 / ms * 1000, rel=0.06, abs=0.06)
+
+
+def test_benchmark_rejects_cuda_without_a_gpu():
+    result = run_tool([TOOL, 'v2-tiny', '--device', 'cuda'], check=False)
+    assert result.returncode == 2 and 'CUDA is not available' in result.stderr
 
 
 def test_benchmark_rejects_an_unknown_model():

@@ -10,9 +10,11 @@ every stage, its token set; then each operation is timed alone on those inputs, 
 backbone's blocks call it: the (pixel, token) pairs of a stage, ``token2map`` and
 ``map2token`` at the width of the stage's MLP (where the token convolution runs), the CTM's
 clustering (the arch's method and parts), and ``token2token`` from a stage to the previous one
-(the MTA up-sampling, at 256 channels). Medians of ``--repeats`` calls in milliseconds; CPU,
-fp32, ``--threads`` intra-op threads. Where the time of a model goes, not a comparison: quote
-model speed as a ratio to PVTv2-B2 with ``benchmark.py``.
+(the MTA up-sampling, at 256 channels). Medians of ``--repeats`` calls in milliseconds, fp32;
+``--threads`` intra-op threads on CPU; ``--device cuda`` for a GPU (synchronised around every
+call), where the static formulation of the ops runs (``TCFORMER_SYNC_FREE`` chooses). Where
+the time of a model goes, not a comparison: quote model speed as a ratio to PVTv2-B2 with
+``benchmark.py``.
 """
 import argparse
 import os
@@ -26,7 +28,9 @@ import torch
 # Make `tcformer_mm` importable when the script runs from a source checkout.
 sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..')))
 
+from tcformer_mm.analysis.speed import synchronize  # noqa: E402
 from tcformer_mm.ops import map2token, token2map, token2token, token_map_pairs  # noqa: E402
+from tcformer_mm.ops.sync_free import sync_free  # noqa: E402
 
 NECK_CHANNELS = 256
 
@@ -38,16 +42,19 @@ def parse_args(argv=None):
     parser.add_argument('--warmup', type=int, default=2, help='untimed calls per operation')
     parser.add_argument('--repeats', type=int, default=20, help='timed calls per operation')
     parser.add_argument('--threads', type=int, default=2, help='torch intra-op threads')
+    parser.add_argument('--device', default='cpu', help='cpu, cuda or cuda:N (default cpu)')
     return parser.parse_args(argv)
 
 
-def median_ms(fn: Callable[[], object], warmup: int, repeats: int) -> float:
+def median_ms(fn: Callable[[], object], warmup: int, repeats: int, device: torch.device) -> float:
     for _ in range(warmup):
         fn()
     times = []
     for _ in range(repeats):
+        synchronize(device)
         start = time.perf_counter()
         fn()
+        synchronize(device)
         times.append(time.perf_counter() - start)
     return statistics.median(times) * 1000
 
@@ -75,16 +82,18 @@ def main(argv=None):
     from tcformer_mm.models import TCFormer
     try:
         model = TCFormer(arch=args.arch, output_format='tokens').eval()
-    except ValueError as error:
+        device = torch.device(args.device)
+    except (ValueError, RuntimeError) as error:
         raise SystemExit(f'benchmark_ops.py: {error}') from None
-    inputs = torch.randn(1, 3, *args.shape)
+    model.to(device)
+    inputs = torch.randn(1, 3, *args.shape, device=device)
     try:
         stages, calls = record(model, inputs)
     except ValueError as error:
         raise SystemExit(f'benchmark_ops.py: {error}') from None
 
     rows: List[Tuple[str, str, float]] = []
-    timed = dict(warmup=args.warmup, repeats=args.repeats)
+    timed = dict(warmup=args.warmup, repeats=args.repeats, device=device)
     with torch.no_grad():
         for i, (method, tokens, num_parts, ratio) in enumerate(calls, start=1):
             rows.append((f'ctm{i} clustering', f'N={tokens.num_tokens}, C={tokens.x.shape[-1]}, '
@@ -93,7 +102,7 @@ def main(argv=None):
         for i, tokens in enumerate(stages[1:], start=2):
             pairs = token_map_pairs(tokens)
             hidden = int(tokens.x.shape[-1] * model.arch_settings['mlp_ratios'][i - 1])
-            wide = tokens.replace(x=torch.randn(1, tokens.num_tokens, hidden))
+            wide = tokens.replace(x=torch.randn(1, tokens.num_tokens, hidden, device=device))
             feature_map = token2map(wide, pairs=pairs)
             shape = f'N={tokens.num_tokens}, map={tokens.map_size}, C={hidden}'
             rows.append((f'stage {i} token_map_pairs', f'P={pairs.num_pairs}',
@@ -102,15 +111,18 @@ def main(argv=None):
                          median_ms(lambda: token2map(wide, pairs=pairs), **timed)))
             rows.append((f'stage {i} map2token', shape,
                          median_ms(lambda: map2token(feature_map, wide, pairs=pairs), **timed)))
-            source = tokens.replace(x=torch.randn(1, tokens.num_tokens, NECK_CHANNELS))
+            source = tokens.replace(
+                x=torch.randn(1, tokens.num_tokens, NECK_CHANNELS, device=device))
             target = stages[i - 2]
             rows.append(
                 (f'stage {i} -> {i - 1} token2token',
                  f'{tokens.num_tokens} -> {target.num_tokens} tokens, '
                  f'C={NECK_CHANNELS}', median_ms(lambda: token2token(source, target), **timed)))
 
-    print(f'{args.arch}, input 1x3x{args.shape[0]}x{args.shape[1]}, fp32, {args.threads} '
-          f'threads, median of {args.repeats} calls')
+    where = f'{args.threads} threads' if device.type == 'cpu' else str(device)
+    print(f'{args.arch}, input 1x3x{args.shape[0]}x{args.shape[1]}, fp32, {where}, '
+          f'{"static" if sync_free(device) else "data-dependent"} formulation, median of '
+          f'{args.repeats} calls')
     print(f'{"operation":<30}{"input":<44}{"median (ms)":>12}')
     for name, shape, ms in rows:
         print(f'{name:<30}{shape:<44}{ms:>12.3f}')

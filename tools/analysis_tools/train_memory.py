@@ -22,7 +22,9 @@ config's codebase with the same inputs and outputs; or another config file; or `
 Each model is measured in a fresh subprocess (``ru_maxrss`` only grows, so one model's peak
 would hide the other's). Printed per model: the process's peak resident memory after the
 second step (weights, optimizer state, interpreter included) and the step's extra peak, the peak
-minus the resident memory just before the second step; then the ratios.
+minus the resident memory just before the second step; then the ratios. With ``--device cuda``
+both figures are the device's (``torch.cuda.max_memory_allocated`` during the second step, and
+that peak minus what was allocated before it).
 """
 import argparse
 import copy
@@ -58,6 +60,7 @@ def parse_args(argv=None):
                         default='pvtv2-b2',
                         help="'pvtv2-b2' (backbone swap), a config file, or 'none'")
     parser.add_argument('--threads', type=int, default=2, help='torch intra-op threads')
+    parser.add_argument('--device', default='cpu', help='cpu, cuda or cuda:N (default cpu)')
     parser.add_argument('--cfg-options',
                         nargs='+',
                         action=DictAction,
@@ -143,6 +146,7 @@ def probe(args) -> None:
     from tcformer_mm.analysis.memory import peak_rss_kib, rss_kib
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
+    device = torch.device(args.device)
     if args.probe == 'reference' and args.reference != 'pvtv2-b2':
         cfg = load_config(args.reference, args.cfg_options)
     else:
@@ -153,7 +157,7 @@ def probe(args) -> None:
     cfg.model.backbone.pop('init_cfg', None)  # the architecture, not downloaded weights
     model = MODELS.build(cfg.model)
     model.init_weights()
-    model.train()
+    model.to(args.device).train()
     optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
     data = synthetic_batch(cfg, model, args.batch, args.shape)
 
@@ -164,9 +168,16 @@ def probe(args) -> None:
         return loss.item()
 
     step()
-    before = rss_kib()
-    loss = step()
-    peak = peak_rss_kib()
+    if device.type == 'cuda':
+        # The device's peak: what the step allocates on top of weights and optimizer state.
+        torch.cuda.reset_peak_memory_stats(device)
+        before = torch.cuda.memory_allocated(device) // 1024
+        loss = step()
+        peak = torch.cuda.max_memory_allocated(device) // 1024
+    else:
+        before = rss_kib()
+        loss = step()
+        peak = peak_rss_kib()
     params = sum(p.numel() for p in model.parameters())
     print(
         json.dumps(
@@ -182,7 +193,7 @@ def measure(which: str, args) -> dict:
         os.path.abspath(__file__), args.config, '--probe', which, '--shape', *map(str, args.shape),
         '--batch',
         str(args.batch), '--reference', args.reference, '--threads',
-        str(args.threads)
+        str(args.threads), '--device', args.device
     ]
     if args.cfg_options:
         cmd += ['--cfg-options'] + [f'{k}={_option(v)}' for k, v in args.cfg_options.items()]

@@ -42,8 +42,7 @@ class ClusteringMethod:
         """
         # Clustering is a discrete choice: no gradient, and fp32 distances (no autocast, no
         # TF32).
-        with torch.no_grad(), torch.autocast(tokens.x.device.type,
-                                             enabled=False), full_fp32():
+        with torch.no_grad(), torch.autocast(tokens.x.device.type, enabled=False), full_fp32():
             parts = partition_tokens(tokens, num_parts, ratio)
             local = self.cluster_parts(tokens, parts)
             return parts.scatter_back(local), parts.num_parts * parts.num_clusters

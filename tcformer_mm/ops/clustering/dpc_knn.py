@@ -155,8 +155,7 @@ def _score_and_neighbours(x: Tensor, k: int, valid: Optional[Tensor],
     if static:
         min_d2 = _nearest_denser_all(x, sq, rank, max_block_bytes)
     else:
-        min_d2 = _nearest_denser_listed(x, sq, order, rank, valid, nbr_d2, nbr_idx,
-                                        max_block_bytes)
+        min_d2 = _nearest_denser_listed(x, sq, order, rank, valid, nbr_d2, nbr_idx, max_block_bytes)
     min_d2 = torch.where(torch.isinf(min_d2), max_d2.unsqueeze(1), min_d2)
 
     score = (density * min_d2.sqrt()).masked_fill_(~valid, float('-inf'))

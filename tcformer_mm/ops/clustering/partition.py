@@ -182,8 +182,8 @@ def _count_per_part(part: Tensor, B: int, P: int) -> Tensor:
     """Tokens of every part, (B, P), from the parts b * P + p of the tokens (B, N): a
     ``bincount`` whose size does not depend on the data."""
     flat = part.reshape(-1)
-    return torch.zeros(B * P, dtype=torch.long, device=part.device).index_add_(
-        0, flat, torch.ones_like(flat)).reshape(B, P)
+    return torch.zeros(B * P, dtype=torch.long,
+                       device=part.device).index_add_(0, flat, torch.ones_like(flat)).reshape(B, P)
 
 
 def _part_from_cells(tokens: TokenSet, P: int) -> Tensor:
