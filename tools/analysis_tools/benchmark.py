@@ -55,8 +55,7 @@ import torch
 # Make `tcformer_mm` importable when the script runs from a source checkout.
 sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..')))
 
-from tcformer_mm.analysis.speed import cuda_peak_mib  # noqa: E402
-from tcformer_mm.analysis.speed import MODES, build_model, make_step, time_interleaved
+from tcformer_mm.analysis import speed  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -66,7 +65,7 @@ def parse_args(argv=None):
     parser.add_argument('--shape', type=int, nargs=2, default=[224, 224], metavar=('H', 'W'))
     parser.add_argument('--batch', type=int, default=1, help='images per call (default 1)')
     parser.add_argument('--device', default='cpu', help='cpu, cuda or cuda:N (default cpu)')
-    parser.add_argument('--mode', choices=MODES, default='forward', help='what a call runs')
+    parser.add_argument('--mode', choices=speed.MODES, default='forward', help='what a call runs')
     parser.add_argument('--backward', action='store_true', help='same as --mode backward')
     parser.add_argument('--amp', action='store_true', help='forward under autocast')
     parser.add_argument('--amp-dtype',
@@ -115,9 +114,9 @@ def steady_malloc() -> None:
 
 
 def _step(spec: str, args):
-    model = build_model(spec).to(args.device)
+    model = speed.build_model(spec).to(args.device)
     images = torch.randn(args.batch, 3, *args.shape, device=args.device)
-    return model, make_step(model, images, args.mode, args.amp_dtype)
+    return model, speed.make_step(model, images, args.mode, args.amp_dtype)
 
 
 def memory_probe(args) -> None:
@@ -136,7 +135,7 @@ def memory_probe(args) -> None:
 def measure_memory(spec: str, step, args) -> float:
     """Peak extra MiB of one call of ``step`` (of model ``spec``)."""
     if args.device.type == 'cuda':
-        return cuda_peak_mib(step, args.device)
+        return speed.cuda_peak_mib(step, args.device)
     cmd = [
         sys.executable,
         os.path.abspath(__file__), spec, '--memory-probe', '--shape', *map(str, args.shape),
@@ -168,7 +167,7 @@ def main(argv=None):
             raise SystemExit(f'benchmark.py: cannot build {spec!r}: {error}') from None
         models.append(model)
         steps.append(step)
-    times = time_interleaved(steps, args.warmup, args.repeats, args.device)
+    times = speed.time_interleaved(steps, args.warmup, args.repeats, args.device)
     medians = [statistics.median(t) * 1000 for t in times]
     memory = [None, None] if args.no_memory else [
         measure_memory(spec, step, args) for spec, step in zip(specs, steps)

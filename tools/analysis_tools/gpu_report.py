@@ -38,10 +38,8 @@ import torch
 # Make `tcformer_mm` importable when the script runs from a source checkout.
 sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..')))
 
+from tcformer_mm.analysis import speed  # noqa: E402
 from tcformer_mm.analysis.host_sync import HostSyncCounter  # noqa: E402
-from tcformer_mm.analysis.speed import make_step  # noqa: E402
-from tcformer_mm.analysis.speed import (build_model, cuda_peak_mib, outputs_loss, synchronize,
-                                        time_interleaved)
 from tcformer_mm.ops.sync_free import sync_free  # noqa: E402
 
 MODELS = ('v1', 'v2-small', 'pvtv2-b2')
@@ -100,12 +98,13 @@ def _timed_table(report, args, specs, shape, batch, mode):
     images = torch.randn(batch, 3, *shape, device=args.device)
     steps, params = [], []
     for spec in specs:
-        model = build_model(spec).to(args.device)
+        model = speed.build_model(spec).to(args.device)
         params.append(sum(p.numel() for p in model.parameters()) / 1e6)
-        steps.append(make_step(model, images, mode, _amp_dtype(args.device)))
-    times = time_interleaved(steps, args.warmup, args.repeats, args.device)
+        steps.append(speed.make_step(model, images, mode, _amp_dtype(args.device)))
+    times = speed.time_interleaved(steps, args.warmup, args.repeats, args.device)
     memory = [
-        cuda_peak_mib(step, args.device) if args.device.type == 'cuda' else None for step in steps
+        speed.cuda_peak_mib(step, args.device) if args.device.type == 'cuda' else None
+        for step in steps
     ]
     medians = [statistics.median(t) * 1000 for t in times]
     report(f'{mode}, {batch}x3x{shape[0]}x{shape[1]}, AMP {str(_amp_dtype(args.device))[6:]}')
@@ -143,7 +142,7 @@ def host_syncs(report, args):
         with torch.set_grad_enabled(train), HostSyncCounter() as syncs:
             outputs = model(images)
             if train:
-                outputs_loss(outputs).backward()
+                speed.outputs_loss(outputs).backward()
         what = 'training step (forward + backward)' if train else 'forward'
         report(f'v2-small {what}, 2x3x{args.shape[0]}x{args.shape[1]}: {syncs.total} host-sync '
                f'ops {dict(syncs.by_op()) or ""}')
@@ -152,15 +151,15 @@ def host_syncs(report, args):
 def top_kernels(report, args):
     from torch.profiler import ProfilerActivity, profile
     torch.manual_seed(0)
-    model = build_model('v2-small').to(args.device)
+    model = speed.build_model('v2-small').to(args.device)
     images = torch.randn(args.batch_forward, 3, *args.shape, device=args.device)
-    step = make_step(model, images, 'forward', _amp_dtype(args.device))
+    step = speed.make_step(model, images, 'forward', _amp_dtype(args.device))
     step()
     cuda = args.device.type == 'cuda'
     activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if cuda else [])
     with profile(activities=activities) as prof:
         step()
-        synchronize(args.device)
+        speed.synchronize(args.device)
     key = 'self_cuda_time_total' if cuda else 'self_cpu_time_total'
     report(f'v2-small forward, {args.batch_forward}x3x{args.shape[0]}x{args.shape[1]}, AMP')
     table = prof.key_averages().table(sort_by=key, row_limit=15, max_name_column_width=60)
@@ -171,16 +170,16 @@ def top_kernels(report, args):
 def eager_vs_compiled(report, args):
     torch.manual_seed(0)
     backend = 'inductor' if args.device.type == 'cuda' else 'aot_eager'
-    model = build_model('v2-small').to(args.device)
+    model = speed.build_model('v2-small').to(args.device)
     images = torch.randn(args.batch_forward, 3, *args.shape, device=args.device)
     compiled_model = torch.compile(model, fullgraph=True, dynamic=False, backend=backend)
-    eager = make_step(model, images, 'forward', _amp_dtype(args.device))
-    compiled = make_step(compiled_model, images, 'forward', _amp_dtype(args.device))
+    eager = speed.make_step(model, images, 'forward', _amp_dtype(args.device))
+    compiled = speed.make_step(compiled_model, images, 'forward', _amp_dtype(args.device))
     start = time.perf_counter()
     compiled()
-    synchronize(args.device)
+    speed.synchronize(args.device)
     compile_s = time.perf_counter() - start
-    times = time_interleaved([eager, compiled], args.warmup, args.repeats, args.device)
+    times = speed.time_interleaved([eager, compiled], args.warmup, args.repeats, args.device)
     eager_ms, compiled_ms = (statistics.median(t) * 1000 for t in times)
     with torch.no_grad(), torch.autocast(args.device.type, dtype=_amp_dtype(args.device)):
         diff = max((getattr(a, 'x', a).float() - getattr(b, 'x', b).float()).abs().max().item()
