@@ -75,3 +75,13 @@ def tiny_data(tmp_path_factory):
     out = tmp_path_factory.mktemp('tiny')
     run_tool(['tools/dataset_converters/make_tiny_datasets.py', '--out', str(out)])
     return out
+
+
+@pytest.fixture(params=['0', '1'], ids=['data-dependent', 'static'])
+def formulation(request, monkeypatch):
+    """Run a test in both formulations of the token ops (``tcformer_mm/ops/sync_free.py``):
+    the data-dependent one (CPU default) and the static one (accelerators, graph capture).
+    The op tests use it for every test (``pytestmark``)."""
+    from tcformer_mm.ops.sync_free import ENV_VAR
+    monkeypatch.setenv(ENV_VAR, request.param)
+    return request.param

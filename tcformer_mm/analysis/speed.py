@@ -9,6 +9,7 @@ installed: the same network) or a config file, whose ``model.backbone`` is built
 (mmdet's FPN), ``mta-sr``, ``mta-pool``, ``mta-cr`` (our MTA with that key/value reduction, MLP
 ratio 1), e.g. ``v2-small+mta-cr``.
 """
+import argparse
 import time
 from typing import Callable, List, Optional, Sequence
 
@@ -104,6 +105,21 @@ def outputs_loss(outputs) -> torch.Tensor:
     """A scalar that depends on every output (token sets or maps), for backward passes."""
     tensors = [getattr(o, 'x', o) for o in outputs]
     return sum(t.float().mean() for t in tensors)
+
+
+def device_argument(value: str) -> torch.device:
+    """``--device`` of the speed tools (an ``argparse`` type): a device this machine has.
+
+    Raises:
+        argparse.ArgumentTypeError: For a malformed name, or CUDA where there is none.
+    """
+    try:
+        device = torch.device(value)
+    except RuntimeError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    if device.type == 'cuda' and not torch.cuda.is_available():
+        raise argparse.ArgumentTypeError(f'{value}: CUDA is not available on this machine')
+    return device
 
 
 def synchronize(device: torch.device) -> None:

@@ -6,6 +6,8 @@ from test_transforms import random_merged
 from tcformer_mm.ops import TokenSet, map2token, merge_tokens, reference, token2map, token2token
 from tcformer_mm.ops.clustering import build_clustering
 
+pytestmark = pytest.mark.usefixtures('formulation')
+
 
 def random_tokens(N=11, map_size=(4, 3), seed=0):
     """Random token sets (2 images, a 9x7 initial grid) with strongly non-uniform aggregation

@@ -12,6 +12,8 @@ from tcformer_mm.checkpoint import tcformer_pose_convert
 from tcformer_mm.models import MTA, TCFormer
 from tcformer_mm.ops import TokenSet, reference_model
 
+pytestmark = pytest.mark.usefixtures('formulation')
+
 ROOT = Path(__file__).resolve().parents[2]
 WHOLE_BODY = ROOT / 'configs/pose/tcformer/td-hm_tcformerv1_8xb64-210e_coco-wholebody-256x192.py'
 

@@ -11,6 +11,8 @@ from tcformer_mm.ops.clustering.partition import (_part_from_cells, _static_layo
 from tcformer_mm.ops.sync_free import ENV_VAR, sync_free
 from tcformer_mm.ops.transforms import merge_tokens
 
+pytestmark = pytest.mark.usefixtures('formulation')
+
 
 def test_choice_by_device_and_variable(monkeypatch):
     monkeypatch.delenv(ENV_VAR, raising=False)

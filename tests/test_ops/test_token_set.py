@@ -3,6 +3,8 @@ import torch
 
 from tcformer_mm.ops import TokenSet, token2map
 
+pytestmark = pytest.mark.usefixtures('formulation')
+
 
 def test_from_grid_fields():
     x = torch.randn(2, 12, 5)

@@ -9,6 +9,8 @@ import tcformer_mm.ops.transforms as transforms
 from tcformer_mm.ops import (TokenSet, grid_to_map_index, map2token, merge_tokens, token2map,
                              token2token)
 
+pytestmark = pytest.mark.usefixtures('formulation')
+
 
 def merged_example(dtype=torch.float32, C=3):
     """Init grid 2x4, three tokens. Cells -> tokens: [[0, 0, 1, 2], [0, 1, 1, 2]]."""

@@ -64,7 +64,10 @@ def parse_args(argv=None):
     parser.add_argument('--reference', default='pvtv2-b2', help='reference model (same forms)')
     parser.add_argument('--shape', type=int, nargs=2, default=[224, 224], metavar=('H', 'W'))
     parser.add_argument('--batch', type=int, default=1, help='images per call (default 1)')
-    parser.add_argument('--device', default='cpu', help='cpu, cuda or cuda:N (default cpu)')
+    parser.add_argument('--device',
+                        type=speed.device_argument,
+                        default='cpu',
+                        help='cpu, cuda or cuda:N (default cpu)')
     parser.add_argument('--mode', choices=speed.MODES, default='forward', help='what a call runs')
     parser.add_argument('--backward', action='store_true', help='same as --mode backward')
     parser.add_argument('--amp', action='store_true', help='forward under autocast')
@@ -85,12 +88,6 @@ def parse_args(argv=None):
         args.mode = 'backward'
     if args.batch < 1:
         parser.error(f'--batch must be at least 1, got {args.batch}')
-    try:
-        args.device = torch.device(args.device)
-    except RuntimeError as error:
-        parser.error(f'--device {args.device}: {error}')
-    if args.device.type == 'cuda' and not torch.cuda.is_available():
-        parser.error(f'--device {args.device}: CUDA is not available on this machine')
     args.amp_dtype = None if not args.amp else getattr(
         torch, args.amp_dtype or ('float16' if args.device.type == 'cuda' else 'bfloat16'))
     return args

@@ -47,7 +47,10 @@ MODELS = ('v1', 'v2-small', 'pvtv2-b2')
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--device', default='cuda', help='cuda (default), cuda:N or cpu')
+    parser.add_argument('--device',
+                        type=speed.device_argument,
+                        default='cuda',
+                        help='cuda (default), cuda:N or cpu')
     parser.add_argument('--out', default='gpu_report.txt', help='the report file')
     parser.add_argument('--shape', type=int, nargs=2, default=[224, 224], metavar=('H', 'W'))
     parser.add_argument('--batch-forward', type=int, default=64)
@@ -56,14 +59,7 @@ def parse_args(argv=None):
     parser.add_argument('--det-batch', type=int, default=2)
     parser.add_argument('--warmup', type=int, default=3, help='untimed rounds')
     parser.add_argument('--repeats', type=int, default=10, help='timed rounds')
-    args = parser.parse_args(argv)
-    try:
-        args.device = torch.device(args.device)
-    except RuntimeError as error:
-        parser.error(f'--device: {error}')
-    if args.device.type == 'cuda' and not torch.cuda.is_available():
-        parser.error(f'--device {args.device}: CUDA is not available on this machine')
-    return args
+    return parser.parse_args(argv)
 
 
 class Report:

@@ -108,7 +108,8 @@ def _score_and_neighbours(x: Tensor, k: int, valid: Optional[Tensor],
     device = x.device
     rows = block_rows(B, N, max_block_bytes, device)
     k = min(k, N)
-    num_nbrs = min(N, max(k, NUM_NEIGHBOURS))
+    # The static formulation searches exhaustively: the lists serve the density alone.
+    num_nbrs = min(N, k if static else max(k, NUM_NEIGHBOURS))
     pad_col = ~valid.unsqueeze(1)  # (B, 1, N)
 
     # Pass 1: the nearest neighbours and the largest distance between real tokens. Blocks

@@ -4,6 +4,8 @@ import torch
 from tcformer_mm.ops import CLUSTERING_METHODS, TokenSet, build_clustering, merge_tokens
 from tcformer_mm.ops.clustering import DPCKNN, BipartiteSoftMatching, KMeans, TopK, partition_tokens
 
+pytestmark = pytest.mark.usefixtures('formulation')
+
 
 def tokens_with_score(H0=12, W0=14, B=2, C=8, seed=0):
     g = torch.Generator().manual_seed(seed)

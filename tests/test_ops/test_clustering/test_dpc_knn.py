@@ -7,6 +7,8 @@ from tcformer_mm.ops import TokenSet
 from tcformer_mm.ops.clustering import DPCKNN, build_clustering, dpc_knn, dpc_knn_score
 from tcformer_mm.ops.clustering.dpc_knn import select_centres
 
+pytestmark = pytest.mark.usefixtures('formulation')
+
 
 def reference_dpc_knn(x, M, k=5):
     """Unblocked eq. 1-2 on one image with the N x N matrix, in float64 (for the tests)."""

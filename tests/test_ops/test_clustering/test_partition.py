@@ -5,6 +5,8 @@ from tcformer_mm.ops import TokenSet, merge_tokens
 from tcformer_mm.ops.clustering import build_clustering, partition_tokens
 from tcformer_mm.ops.clustering.partition import cell_part_index, clusters_per_part
 
+pytestmark = pytest.mark.usefixtures('formulation')
+
 
 def grid_tokens(H0, W0, B=2, C=8, seed=0):
     g = torch.Generator().manual_seed(seed)
