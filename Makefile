@@ -3,7 +3,7 @@
 PYTHON = $(shell bash tools/install.sh --python)
 TINY_DATA ?= data/tiny
 
-.PHONY: install data demo test lint format
+.PHONY: install data demo test lint format bench-tiny
 
 install:
 	bash tools/install.sh
@@ -13,6 +13,10 @@ data: install
 
 demo: data
 	PYTHON=$(PYTHON) bash tools/quickstart.sh
+
+# Every task trained on the tiny sets, TCFormer beside a stock backbone (README: Does it learn?).
+bench-tiny: data
+	$(PYTHON) tools/analysis_tools/tiny_benchmark.py --data-root $(TINY_DATA)
 
 # pytest exits with 5 when it collects no test: that is not a failure of the suite.
 test: install

@@ -17,7 +17,8 @@ optimizer state.
 
 The reference (``--reference``, default ``pvtv2-b2``) is the same config with the backbone
 replaced by mmdet's ``PyramidVisionTransformerV2`` B2 and an MTA neck replaced by the FPN of the
-config's codebase with the same inputs and outputs; or another config file; or ``none``.
+config's codebase with the same inputs and outputs (``tcformer_mm.utils.stock``); or another
+config file; or ``none``.
 
 Each model is measured in a fresh subprocess (``ru_maxrss`` only grows, so one model's peak
 would hide the other's). Printed per model: the process's peak resident memory after the
@@ -27,7 +28,6 @@ both figures are the device's (``torch.cuda.max_memory_allocated`` during the se
 that peak minus what was allocated before it).
 """
 import argparse
-import copy
 import json
 import os
 import subprocess
@@ -37,15 +37,6 @@ import torch
 
 # Make `tcformer_mm` importable when the script runs from a source checkout.
 sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..')))
-
-PVTV2_B2 = dict(type='mmdet.PyramidVisionTransformerV2',
-                embed_dims=64,
-                num_layers=[3, 4, 6, 3],
-                out_indices=(0, 1, 2, 3))
-#: MTA arguments that FPN shares (the rest configure the merge blocks).
-FPN_KEYS = ('in_channels', 'out_channels', 'num_outs', 'start_level', 'end_level',
-            'add_extra_convs', 'relu_before_extra_convs', 'no_norm_on_lateral', 'conv_cfg',
-            'norm_cfg', 'act_cfg')
 
 
 def parse_args(argv=None):
@@ -76,17 +67,6 @@ def load_config(path: str, options: dict):
     if cfg.default_scope not in ('mmdet', 'mmseg'):
         raise ValueError(f'{path}: default_scope is {cfg.default_scope!r}; this tool trains '
                          'mmdet and mmseg models')
-    return cfg
-
-
-def swap_in_pvtv2(cfg):
-    """The config with mmdet's PVTv2-B2 backbone and an FPN where it has an MTA neck."""
-    cfg = copy.deepcopy(cfg)
-    out_indices = cfg.model.backbone.get('out_indices', (0, 1, 2, 3))
-    cfg.model.backbone = dict(PVTV2_B2, out_indices=tuple(out_indices))
-    neck = cfg.model.get('neck')
-    if neck is not None and neck.get('type') == 'MTA':
-        cfg.model.neck = dict(type='FPN', **{k: neck[k] for k in FPN_KEYS if k in neck})
     return cfg
 
 
@@ -144,6 +124,7 @@ def probe(args) -> None:
     from mmengine.registry import MODELS, init_default_scope
 
     from tcformer_mm.analysis.memory import peak_rss_kib, rss_kib
+    from tcformer_mm.utils.stock import stock_counterpart
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     device = torch.device(args.device)
@@ -152,7 +133,7 @@ def probe(args) -> None:
     else:
         cfg = load_config(args.config, args.cfg_options)
         if args.probe == 'reference':
-            cfg = swap_in_pvtv2(cfg)
+            cfg = stock_counterpart(cfg, 'b2')
     init_default_scope(cfg.default_scope)
     cfg.model.backbone.pop('init_cfg', None)  # the architecture, not downloaded weights
     model = MODELS.build(cfg.model)

@@ -620,8 +620,16 @@ def person_category(keypoint_names, skeleton):
                 skeleton=[list(s) for s in skeleton])
 
 
+def mask_rle(mask):
+    """COCO's compressed RLE of a binary mask, with the counts as text (JSON-serialisable)."""
+    from pycocotools import mask as mask_utils
+    rle = mask_utils.encode(np.asfortranarray(mask.astype(np.uint8)))
+    return dict(size=[int(v) for v in rle['size']], counts=rle['counts'].decode('ascii'))
+
+
 def person_annotation(fig, mask, image_id, ann_id):
-    """The COCO fields shared by person-keypoint and whole-body annotations."""
+    """The COCO fields shared by person-keypoint and whole-body annotations; the figure's mask
+    is the segmentation (where the tokens of a trained model should gather)."""
     return dict(id=ann_id,
                 image_id=image_id,
                 category_id=1,
@@ -630,7 +638,7 @@ def person_annotation(fig, mask, image_id, ann_id):
                 area=float(mask.sum()),
                 keypoints=keypoint_triplets(fig['body']),
                 num_keypoints=17,
-                segmentation=[])
+                segmentation=mask_rle(mask))
 
 
 def make_person_set(out_dir, rng, num_train, num_val, ann_name, whole_body, size, max_people):

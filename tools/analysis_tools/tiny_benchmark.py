@@ -1,0 +1,392 @@
+"""Does every task learn? Train the tiny TCFormer configs and their stock counterparts.
+
+Examples::
+
+    python tools/analysis_tools/tiny_benchmark.py                      # every task
+    python tools/analysis_tools/tiny_benchmark.py --tasks classification wholebody
+    python tools/analysis_tools/tiny_benchmark.py --quick --tasks classification   # minutes
+
+For every task a tiny config of ``configs/tiny/`` is trained on the generated tiny set
+(``make data``; ``--data-root``) twice with the same data, recipe, seed and iterations: as it
+is (TCFormer) and with the backbone and neck swapped for stock ones of similar cost
+(``tcformer_mm.utils.stock``: mmdet's PVTv2-B1, whose stage widths and depths are those of
+TCFormerV2-Tiny and V1-Light, with FPN, a concatenation of the four maps for top-down pose, or
+global average pooling; mmpretrain's ResNet-18 for classification). Both trained models and
+the untrained TCFormer (the trivial baseline: what the metric gives without learning) are
+evaluated on the validation set with the config's own evaluator. Training runs through
+``tools/train.py`` without validation; evaluations run in fresh processes (``--evaluate``).
+
+On the whole-body task the per-part APs (body, foot, face, hands) are computed from the
+evaluator's predictions as mmpose's ``CocoWholeBodyMetric`` computes (and prints) them, and the
+token concentration of every stage (``tcformer_mm.analysis.token_concentration``) on the
+figure, the face box and the hand boxes is measured for the trained and the untrained TCFormer:
+the share of tokens on the region over the region's share of the input (1 for a grid).
+
+Writes ``--out`` (markdown: one row per task and metric, with iterations and minutes) and
+``--out`` with ``.json`` (every figure), and prints the table. ``--quick`` trains a few
+iterations only: it shows that the losses move the metrics, not what they reach.
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import subprocess
+import sys
+import time
+from typing import Dict, List, NamedTuple, Optional, Tuple
+
+# Make `tcformer_mm` importable when the script runs from a source checkout.
+ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
+sys.path.insert(0, ROOT)
+
+#: The data root the tiny configs name; ``--data-root`` replaces it.
+CONFIG_DATA_ROOT = 'data/tiny/'
+#: Printed by ``--evaluate`` before its JSON line.
+RESULT_MARK = 'TINY_BENCHMARK_RESULT '
+#: Whole-body parts and their keypoints (COCO-WholeBody order).
+WHOLEBODY_PARTS = (('body', 17), ('foot', 6), ('face', 68), ('lefthand', 21), ('righthand', 21))
+
+
+class Task(NamedTuple):
+    """A row group of the benchmark.
+
+    config: tiny config; metrics: (label, evaluator key, higher is better); schedule:
+    ``--cfg-options`` of the full run and of ``--quick``.
+    """
+    config: str
+    metrics: Tuple[Tuple[str, str, bool], ...]
+    schedule: Dict[str, object]
+    quick: Dict[str, object]
+    wholebody: bool = False
+    stock: str = 'PVTv2-B1'
+
+
+def _epochs(n):
+    return {'train_cfg.max_epochs': n}
+
+
+def _iters(n):
+    return {'train_cfg.max_iters': n}
+
+
+TASKS = {
+    'classification':
+    Task('configs/tiny/tcformerv2-tiny_1xb16_tiny-cls.py', (('top-1 (%)', 'accuracy/top1', True), ),
+         _epochs(12),
+         _epochs(2),
+         stock='ResNet-18'),
+    'wholebody':
+    Task('configs/tiny/td-hm_tcformerv2-t-crmta_1xb8_tiny-coco-wholebody-64x48.py',
+         (('whole-body AP', 'coco-wholebody/AP', True), ('body AP', 'body_AP', True),
+          ('foot AP', 'foot_AP', True), ('face AP', 'face_AP', True),
+          ('left-hand AP', 'lefthand_AP', True), ('right-hand AP', 'righthand_AP', True)),
+         _epochs(40),
+         _epochs(2),
+         wholebody=True),
+    'rle':
+    Task('configs/tiny/td-reg_tcformerv2-t_rle-1xb8_tiny-coco-64x48.py',
+         (('keypoint AP', 'coco/AP', True), ), _epochs(40), _epochs(2)),
+    'wflw':
+    Task('configs/tiny/td-hm_tcformerv1-light_1xb8_tiny-wflw-64x64.py', (('NME', 'NME', False), ),
+         _epochs(40), _epochs(2)),
+    'semantic-fpn':
+    Task('configs/tiny/fpn_tcformerv2-tiny_crmta_1xb4_tiny-ade.py', (('mIoU', 'mIoU', True), ),
+         _iters(400), _iters(20)),
+    'retinanet':
+    Task('configs/tiny/retinanet_tcformerv2-t_mta_1xb4_tiny-coco.py',
+         (('box AP', 'coco/bbox_mAP', True), ), _iters(400), _iters(20)),
+    'mask-rcnn':
+    Task('configs/tiny/mask-rcnn_tcformerv2-t_mta_1xb4_tiny-coco.py',
+         (('box AP', 'coco/bbox_mAP', True), ('mask AP', 'coco/segm_mAP', True)), _iters(400),
+         _iters(20)),
+}
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--tasks', nargs='+', choices=sorted(TASKS), help='default: all')
+    parser.add_argument('--data-root', default=CONFIG_DATA_ROOT, help='the tiny sets (make data)')
+    parser.add_argument('--work-dir', default='work_dirs/tiny_benchmark')
+    parser.add_argument('--out', help='markdown table (default WORK_DIR/results.md)')
+    parser.add_argument('--quick', action='store_true', help='a few iterations per task')
+    parser.add_argument('--no-stock', action='store_true', help='skip the stock models')
+    parser.add_argument('--evaluate', metavar='CONFIG', help=argparse.SUPPRESS)
+    parser.add_argument('--checkpoint', help=argparse.SUPPRESS)
+    parser.add_argument('--task', help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
+
+
+# ------------------------------------------------------------------------------- configs
+def _replace_data_root(node, root: str):
+    """Every string of the config that starts with the tiny configs' data root, re-rooted."""
+    if isinstance(node, dict):
+        return {k: _replace_data_root(v, root) for k, v in node.items()}
+    if isinstance(node, (list, tuple)):
+        return type(node)(_replace_data_root(v, root) for v in node)
+    if isinstance(node, str) and node.startswith(CONFIG_DATA_ROOT):
+        return osp.join(root, node[len(CONFIG_DATA_ROOT):])
+    return node
+
+
+def run_config(task: Task, stock: bool, args, work_dir: str) -> str:
+    """Write the config of one training run into ``work_dir``; return its path."""
+    from mmengine.config import Config
+
+    from tcformer_mm.utils.launch import load_config
+    from tcformer_mm.utils.stock import stock_counterpart
+    schedule = task.quick if args.quick else task.schedule
+    cfg = load_config(osp.join(ROOT, task.config), dict(schedule))
+    if stock:
+        cfg = stock_counterpart(cfg, 'b1')
+    data_root = osp.abspath(args.data_root) + '/'
+    cfg = Config(_replace_data_root(cfg.to_dict(), data_root))
+    for split in ('train', 'val', 'test'):
+        loader = cfg.get(f'{split}_dataloader')
+        if loader is not None:
+            loader.num_workers = 0
+            loader.persistent_workers = False
+    # Evaluations run apart (--evaluate); training only trains and saves the last checkpoint.
+    cfg.train_cfg.val_interval = 10**9
+    cfg.work_dir = work_dir
+    path = osp.join(work_dir, 'config.py')
+    os.makedirs(work_dir, exist_ok=True)
+    cfg.dump(path)
+    return path
+
+
+def _last_checkpoint(work_dir: str) -> str:
+    with open(osp.join(work_dir, 'last_checkpoint')) as f:
+        return f.read().strip()
+
+
+def _iterations(work_dir: str) -> int:
+    """Training iterations the run's logger saw (its last step)."""
+    steps = [0]
+    for root, _, files in os.walk(work_dir):
+        if 'scalars.json' in files:
+            with open(osp.join(root, 'scalars.json')) as f:
+                steps += [json.loads(line).get('step', 0) for line in f if line.strip()]
+    return max(steps)
+
+
+def _run(cmd: List[str], log_path: str) -> float:
+    """Run a command, its output to ``log_path``; the minutes it took. Exits on failure."""
+    start = time.perf_counter()
+    with open(log_path, 'w') as log:
+        result = subprocess.run(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    if result.returncode != 0:
+        with open(log_path) as f:
+            tail = f.read()[-3000:]
+        raise SystemExit(f'tiny_benchmark.py: {" ".join(cmd)} failed (log {log_path}):\n{tail}')
+    return (time.perf_counter() - start) / 60
+
+
+def evaluate_run(config: str, task_name: str, checkpoint: Optional[str], log_path: str) -> dict:
+    """Metrics of a model (untrained without ``checkpoint``), from a fresh process."""
+    cmd = [sys.executable, __file__, '--evaluate', config, '--task', task_name]
+    if checkpoint:
+        cmd += ['--checkpoint', checkpoint]
+    _run(cmd, log_path)
+    with open(log_path) as f:
+        lines = [line for line in f if line.startswith(RESULT_MARK)]
+    return json.loads(lines[-1][len(RESULT_MARK):])
+
+
+# ---------------------------------------------------------------------------- evaluation
+def evaluate(args) -> None:
+    """``--evaluate`` entry: test the config's model, print the metrics as JSON."""
+    import torch
+    from mmengine.config import Config
+    from mmengine.runner import Runner
+
+    import tcformer_mm  # noqa: F401  (registers our modules)
+    task = TASKS[args.task]
+    cfg = Config.fromfile(args.evaluate)
+    name = 'trained' if args.checkpoint else 'untrained'
+    cfg.work_dir = osp.join(osp.dirname(args.evaluate), f'eval_{name}')
+    cfg.load_from = args.checkpoint
+    preds = osp.join(cfg.work_dir, 'preds')
+    if task.wholebody:
+        cfg.test_evaluator.outfile_prefix = preds
+    torch.manual_seed(0)
+    runner = Runner.from_cfg(cfg)
+    if not args.checkpoint:
+        runner.model.init_weights()
+    metrics = dict(runner.test())
+    if task.wholebody:
+        ann_file = cfg.test_evaluator.ann_file
+        sigmas = runner.test_evaluator.metrics[0].dataset_meta['sigmas']
+        metrics.update(wholebody_part_aps(ann_file, preds + '.keypoints.json', sigmas))
+        if hasattr(runner.model.backbone, 'ctm1'):
+            metrics.update(wholebody_concentration(runner, ann_file))
+    print(RESULT_MARK + json.dumps({k: float(v) for k, v in metrics.items()}), flush=True)
+
+
+def wholebody_part_aps(ann_file: str, preds: str, sigmas) -> Dict[str, float]:
+    """AP of every whole-body part, as ``CocoWholeBodyMetric`` computes them."""
+    import numpy as np
+    from xtcocotools.coco import COCO
+    from xtcocotools.cocoeval import COCOeval
+    gt = COCO(ann_file)
+    dt = gt.loadRes(preds)
+    cuts = np.cumsum([0] + [n for _, n in WHOLEBODY_PARTS])
+    aps = {}
+    for i, (part, _) in enumerate(WHOLEBODY_PARTS):
+        coco_eval = COCOeval(gt,
+                             dt,
+                             f'keypoints_{part}',
+                             np.asarray(sigmas)[cuts[i]:cuts[i + 1]],
+                             use_area=True)
+        coco_eval.params.useSegm = None
+        coco_eval.evaluate()
+        coco_eval.accumulate()
+        coco_eval.summarize()
+        aps[f'{part}_AP'] = float(coco_eval.stats[0])
+    return aps
+
+
+def _box_mask(box, height: int, width: int):
+    import numpy as np
+    mask = np.zeros((height, width), np.float32)
+    x, y, w, h = (int(round(v)) for v in box)
+    mask[max(y, 0):max(y + h, 0), max(x, 0):max(x + w, 0)] = 1
+    return mask
+
+
+def wholebody_concentration(runner, ann_file: str) -> Dict[str, float]:
+    """Mean token concentration of every backbone stage on the figure, the face and the hands
+    of the validation set (regions warped into each input as its image was)."""
+    import cv2
+    import numpy as np
+    import torch
+    from mmpose.structures.bbox import get_warp_matrix
+    from pycocotools import mask as mask_utils
+    from xtcocotools.coco import COCO
+
+    from tcformer_mm.analysis.token_concentration import region_on_grid, token_concentration
+    coco = COCO(ann_file)
+    model = runner.model.eval()
+    ratios: Dict[str, List[list]] = {}
+    for data in runner.test_dataloader:
+        data = model.data_preprocessor(data, False)
+        with torch.no_grad():
+            stages = model.backbone(data['inputs'])
+        regions = {'figure': [], 'face': [], 'hands': []}
+        for sample in data['data_samples']:
+            ann = coco.anns[sample.metainfo['id']]
+            image = coco.imgs[ann['image_id']]
+            h, w = image['height'], image['width']
+            rle = dict(ann['segmentation'], counts=ann['segmentation']['counts'].encode())
+            masks = {
+                'figure':
+                mask_utils.decode(rle).astype(np.float32),
+                'face':
+                _box_mask(ann['face_box'], h, w),
+                'hands':
+                np.maximum(_box_mask(ann['lefthand_box'], h, w),
+                           _box_mask(ann['righthand_box'], h, w)),
+            }
+            in_w, in_h = sample.metainfo['input_size']
+            warp = get_warp_matrix(sample.metainfo['input_center'], sample.metainfo['input_scale'],
+                                   0, (in_w, in_h))
+            for name, mask in masks.items():
+                regions[name].append(
+                    torch.from_numpy(
+                        cv2.warpAffine(mask, warp, (int(in_w), int(in_h)), flags=cv2.INTER_LINEAR)))
+        for name, masks in regions.items():
+            for s, tokens in enumerate(stages):
+                grid = region_on_grid(torch.stack(masks), tokens.init_grid_size)
+                ratios.setdefault(name, [[] for _ in stages])[s] += \
+                    token_concentration(tokens, grid).tolist()
+    return {
+        f'concentration/{name}/stage{s + 1}': float(np.nanmean(values))
+        for name, per_stage in ratios.items()
+        for s, values in enumerate(per_stage)
+    }
+
+
+# --------------------------------------------------------------------------------- table
+def _pick(metrics: Optional[dict], key: str) -> Optional[float]:
+    if metrics is None:
+        return None
+    for name, value in metrics.items():
+        if name == key or name.endswith('/' + key):
+            return value
+    return None
+
+
+def _fmt(value: Optional[float]) -> str:
+    if value is None:
+        return '-'
+    return f'{value:.1f}' if abs(value) >= 10 else f'{value:.3f}'
+
+
+def table(results: dict) -> str:
+    lines = [
+        '| task | metric | TCFormer | stock | stock model | untrained TCFormer | iterations | '
+        'minutes (TCFormer / stock) |', '| --- | --- | --- | --- | --- | --- | --- | --- |'
+    ]
+    for name, r in results.items():
+        task = TASKS[name]
+        minutes = f'{r["minutes"]["tcformer"]:.1f} / ' + (
+            f'{r["minutes"]["stock"]:.1f}' if r['minutes'].get('stock') is not None else '-')
+        for label, key, higher in task.metrics:
+            arrow = '' if higher else ' (lower is better)'
+            lines.append(f'| {name} | {label}{arrow} | {_fmt(_pick(r["tcformer"], key))} | '
+                         f'{_fmt(_pick(r["stock"], key))} | {task.stock} | '
+                         f'{_fmt(_pick(r["untrained"], key))} | {r["iterations"]} | {minutes} |')
+        if task.wholebody:
+            for region in ('figure', 'face', 'hands'):
+                for s in range(1, 5):
+                    key = f'concentration/{region}/stage{s}'
+                    lines.append(f'| {name} | token concentration on the {region}, stage {s} | '
+                                 f'{_fmt(_pick(r["tcformer"], key))} | - | | '
+                                 f'{_fmt(_pick(r["untrained"], key))} | | |')
+    return '\n'.join(lines) + '\n'
+
+
+def benchmark(args) -> None:
+    tasks = args.tasks or list(TASKS)
+    out = args.out or osp.join(args.work_dir, 'results.md')
+    results = {}
+    for name in tasks:
+        task = TASKS[name]
+        result = dict(minutes={}, stock=None)
+        for model in ('tcformer', 'stock'):
+            if model == 'stock' and args.no_stock:
+                continue
+            work_dir = osp.abspath(osp.join(args.work_dir, name, model))
+            config = run_config(task, model == 'stock', args, work_dir)
+            print(f'[{name}] training {model} ...', flush=True)
+            result['minutes'][model] = _run(
+                [sys.executable, 'tools/train.py', config, '--work-dir', work_dir],
+                osp.join(work_dir, 'train.log'))
+            if model == 'tcformer':
+                result['iterations'] = _iterations(work_dir)
+            print(f'[{name}] evaluating {model} ...', flush=True)
+            result[model] = evaluate_run(config, name, _last_checkpoint(work_dir),
+                                         osp.join(work_dir, 'eval_trained.log'))
+            if model == 'tcformer':
+                result['untrained'] = evaluate_run(config, name, None,
+                                                   osp.join(work_dir, 'eval_untrained.log'))
+        results[name] = result
+    text = table(results)
+    os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
+    with open(out, 'w') as f:
+        f.write(text)
+    with open(osp.splitext(out)[0] + '.json', 'w') as f:
+        json.dump(results, f, indent=1)
+    print(text)
+    print(f'written: {out}')
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if args.evaluate:
+        evaluate(args)
+    else:
+        benchmark(args)
+
+
+if __name__ == '__main__':
+    main()
