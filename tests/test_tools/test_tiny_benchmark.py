@@ -11,8 +11,7 @@ TOOL = 'tools/analysis_tools/tiny_benchmark.py'
 def test_tiny_benchmark_shows_learning(tiny_data, tmp_path):
     out = tmp_path / 'results.md'
     run_tool([
-        TOOL, '--quick', '--no-stock', '--tasks', 'classification', 'semantic-fpn',
-        '--data-root',
+        TOOL, '--quick', '--no-stock', '--tasks', 'classification', 'semantic-fpn', '--data-root',
         str(tiny_data), '--work-dir',
         str(tmp_path / 'work'), '--out',
         str(out)
