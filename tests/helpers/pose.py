@@ -13,7 +13,7 @@ import tcformer_mm  # noqa: F401  (registers the backbone, the necks and the hoo
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG_DIR = ROOT / 'configs' / 'pose' / 'tcformer'
 TINY = {
-    'wholebody': 'configs/tiny/td-hm_tcformerv2-t-crmta_1xb8_tiny-coco-wholebody-64x48.py',
+    'wholebody': 'configs/tiny/td-hm_tcformerv2-t-crmta_1xb8_tiny-coco-wholebody-96x72.py',
     'rle': 'configs/tiny/td-reg_tcformerv2-t_rle-1xb8_tiny-coco-64x48.py',
     'wflw': 'configs/tiny/td-hm_tcformerv1-light_1xb8_tiny-wflw-64x64.py',
 }

@@ -25,8 +25,8 @@ def _build(cfg):
 
 @pytest.mark.parametrize('config,neck,shape', [
     ('tcformerv2-tiny_1xb16_tiny-cls.py', 'GlobalAveragePooling', (1, 3, 64, 64)),
-    ('td-hm_tcformerv2-t-crmta_1xb8_tiny-coco-wholebody-64x48.py', 'FeatureMapProcessor',
-     (1, 3, 64, 48)),
+    ('td-hm_tcformerv2-t-crmta_1xb8_tiny-coco-wholebody-96x72.py', 'FeatureMapProcessor',
+     (1, 3, 96, 72)),
     ('td-reg_tcformerv2-t_rle-1xb8_tiny-coco-64x48.py', 'GlobalAveragePooling', (1, 3, 64, 48)),
     ('fpn_tcformerv2-tiny_crmta_1xb4_tiny-ade.py', 'FPN', (1, 3, 64, 64)),
     ('retinanet_tcformerv2-t_mta_1xb4_tiny-coco.py', 'FPN', (1, 3, 128, 128)),

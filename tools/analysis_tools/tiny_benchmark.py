@@ -33,7 +33,7 @@ import os.path as osp
 import subprocess
 import sys
 import time
-from typing import Dict, List, NamedTuple, Optional, Tuple
+from typing import Callable, Dict, List, NamedTuple, Optional, Tuple
 
 # Make `tcformer_mm` importable when the script runs from a source checkout.
 ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
@@ -50,55 +50,79 @@ WHOLEBODY_PARTS = (('body', 17), ('foot', 6), ('face', 68), ('lefthand', 21), ('
 class Task(NamedTuple):
     """A row group of the benchmark.
 
-    config: tiny config; metrics: (label, evaluator key, higher is better); schedule:
-    ``--cfg-options`` of the full run and of ``--quick``.
+    config: tiny config; metrics: (label, evaluator key, higher is better); schedule: the
+    ``--cfg-options`` that set the training length (epochs or iterations) and stretch the
+    config's learning-rate schedule to it; full / quick: the lengths of a full and a
+    ``--quick`` run; stock: the stock model (``tcformer_mm.utils.stock``).
     """
     config: str
     metrics: Tuple[Tuple[str, str, bool], ...]
-    schedule: Dict[str, object]
-    quick: Dict[str, object]
+    schedule: Callable[[int], Dict[str, object]]
+    full: int
+    quick: int
     wholebody: bool = False
     stock: str = 'PVTv2-B1'
 
 
-def _epochs(n):
-    return {'train_cfg.max_epochs': n}
+def _cls_epochs(n):
+    """Warm-up epoch, then cosine to the end."""
+    return {'train_cfg.max_epochs': n, 'param_scheduler.1.end': n}
 
 
-def _iters(n):
+def _pose_epochs(n):
+    """Warm-up, then a step down at three quarters."""
+    return {
+        'train_cfg.max_epochs': n,
+        'param_scheduler.1.end': n,
+        'param_scheduler.1.milestones': [max(1, n * 3 // 4)]
+    }
+
+
+def _poly_iters(n):
+    return {'train_cfg.max_iters': n, 'param_scheduler.0.end': n}
+
+
+def _warmup_iters(n):
+    """Warm-up, then constant (RetinaNet)."""
     return {'train_cfg.max_iters': n}
+
+
+def _warmup_cosine_iters(n):
+    return {'train_cfg.max_iters': n, 'param_scheduler.1.end': n}
 
 
 TASKS = {
     'classification':
     Task('configs/tiny/tcformerv2-tiny_1xb16_tiny-cls.py', (('top-1 (%)', 'accuracy/top1', True), ),
-         _epochs(12),
-         _epochs(2),
+         _cls_epochs,
+         12,
+         2,
          stock='ResNet-18'),
     'wholebody':
-    Task('configs/tiny/td-hm_tcformerv2-t-crmta_1xb8_tiny-coco-wholebody-64x48.py',
+    Task('configs/tiny/td-hm_tcformerv2-t-crmta_1xb8_tiny-coco-wholebody-96x72.py',
          (('whole-body AP', 'coco-wholebody/AP', True), ('body AP', 'body_AP', True),
           ('foot AP', 'foot_AP', True), ('face AP', 'face_AP', True),
           ('left-hand AP', 'lefthand_AP', True), ('right-hand AP', 'righthand_AP', True)),
-         _epochs(40),
-         _epochs(2),
+         _pose_epochs,
+         40,
+         2,
          wholebody=True),
     'rle':
     Task('configs/tiny/td-reg_tcformerv2-t_rle-1xb8_tiny-coco-64x48.py',
-         (('keypoint AP', 'coco/AP', True), ), _epochs(40), _epochs(2)),
+         (('keypoint AP', 'coco/AP', True), ), _pose_epochs, 40, 2),
     'wflw':
     Task('configs/tiny/td-hm_tcformerv1-light_1xb8_tiny-wflw-64x64.py', (('NME', 'NME', False), ),
-         _epochs(40), _epochs(2)),
+         _pose_epochs, 40, 2),
     'semantic-fpn':
     Task('configs/tiny/fpn_tcformerv2-tiny_crmta_1xb4_tiny-ade.py', (('mIoU', 'mIoU', True), ),
-         _iters(400), _iters(20)),
+         _poly_iters, 400, 20),
     'retinanet':
     Task('configs/tiny/retinanet_tcformerv2-t_mta_1xb4_tiny-coco.py',
-         (('box AP', 'coco/bbox_mAP', True), ), _iters(400), _iters(20)),
+         (('box AP', 'coco/bbox_mAP', True), ), _warmup_iters, 400, 20),
     'mask-rcnn':
     Task('configs/tiny/mask-rcnn_tcformerv2-t_mta_1xb4_tiny-coco.py',
-         (('box AP', 'coco/bbox_mAP', True), ('mask AP', 'coco/segm_mAP', True)), _iters(400),
-         _iters(20)),
+         (('box AP', 'coco/bbox_mAP', True), ('mask AP', 'coco/segm_mAP', True)),
+         _warmup_cosine_iters, 400, 30),
 }
 
 
@@ -134,8 +158,8 @@ def run_config(task: Task, stock: bool, args, work_dir: str) -> str:
 
     from tcformer_mm.utils.launch import load_config
     from tcformer_mm.utils.stock import stock_counterpart
-    schedule = task.quick if args.quick else task.schedule
-    cfg = load_config(osp.join(ROOT, task.config), dict(schedule))
+    schedule = task.schedule(task.quick if args.quick else task.full)
+    cfg = load_config(osp.join(ROOT, task.config), schedule)
     if stock:
         cfg = stock_counterpart(cfg, 'b1')
     data_root = osp.abspath(args.data_root) + '/'

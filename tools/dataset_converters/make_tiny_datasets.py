@@ -473,7 +473,7 @@ def make_figure(rng, height, head_ratio, whole_body):
             [foot_points(body[15], foot_len, 1),
              foot_points(body[16], foot_len, -1)])
         fig['face'] = face
-        hand_len = 0.09 * height
+        hand_len = 0.16 * height
         fig['lefthand'] = hand_points(body[9], elbow_dirs[1], hand_len, 1)
         fig['righthand'] = hand_points(body[10], elbow_dirs[-1], hand_len, -1)
     return fig
@@ -506,7 +506,9 @@ def draw_figure(canvas, fig, colours):
     the annotated area is exactly the drawn figure.
     """
     b = np.round(fig['body']).astype(np.int32)
-    thick = max(2, int(round(fig['height'] / 30)))
+    # Whole-body figures are drawn stout: their mask area scales COCO-WholeBody's keypoint
+    # tolerance (OKS), which is far tighter for face and hand points than for the body.
+    thick = max(2, int(round(fig['height'] / (9 if fig['whole_body'] else 30))))
     torso = np.array([b[5], b[6], b[12], b[11]])
     cv2.fillPoly(canvas, [torso.reshape(-1, 1, 2)], colours['torso'], lineType=cv2.LINE_8)
     for a, c in ((5, 7), (7, 9), (6, 8), (8, 10), (11, 13), (13, 15), (12, 14), (14, 16)):
@@ -550,7 +552,7 @@ def draw_dots(canvas, fig):
     for key, colours in (('foot', [FOOT_DOT_COLOUR] * 6), ('face', [FACE_DOT_COLOUR] * 68),
                          ('lefthand', finger_colours), ('righthand', finger_colours)):
         for (x, y), colour in zip(np.round(fig[key]).astype(int), colours):
-            canvas[y, x] = paint(colour)
+            cv2.circle(canvas, (int(x), int(y)), 1, paint(colour), -1)
 
 
 def random_figure_colours(rng):
@@ -584,7 +586,7 @@ def render_figures(rng, num_figures, size, whole_body):
     slot_w = size / num_figures
     for k in range(num_figures):
         height = rng.uniform(0.6, 0.95) * size
-        fig = make_figure(rng, height, 0.1 if whole_body else 0.09, whole_body)
+        fig = make_figure(rng, height, 0.2 if whole_body else 0.09, whole_body)
         fig = place_figure(rng, fig, (k * slot_w, (k + 1) * slot_w), size)
         colours = random_figure_colours(rng)
         draw_figure(img, fig, colours)
