@@ -242,7 +242,10 @@ def evaluate(args) -> None:
         sigmas = runner.test_evaluator.metrics[0].dataset_meta['sigmas']
         metrics.update(wholebody_part_aps(ann_file, preds + '.keypoints.json', sigmas))
         if hasattr(runner.model.backbone, 'ctm1'):
-            metrics.update(wholebody_concentration(runner, ann_file))
+            picture = osp.join(osp.dirname(args.evaluate), f'tokens_{name}.jpg')
+            if osp.exists(picture):
+                os.remove(picture)
+            metrics.update(wholebody_concentration(runner, ann_file, picture))
     print(RESULT_MARK + json.dumps({k: float(v) for k, v in metrics.items()}), flush=True)
 
 
@@ -277,9 +280,10 @@ def _box_mask(box, height: int, width: int):
     return mask
 
 
-def wholebody_concentration(runner, ann_file: str) -> Dict[str, float]:
+def wholebody_concentration(runner, ann_file: str, picture: str) -> Dict[str, float]:
     """Mean token concentration of every backbone stage on the figure, the face and the hands
-    of the validation set (regions warped into each input as its image was)."""
+    of the validation set (regions warped into each input as its image was); the token
+    pictures of the first validation input (``token_pictures``' summary) go to ``picture``."""
     import cv2
     import numpy as np
     import torch
@@ -288,6 +292,7 @@ def wholebody_concentration(runner, ann_file: str) -> Dict[str, float]:
     from xtcocotools.coco import COCO
 
     from tcformer_mm.analysis.token_concentration import region_on_grid, token_concentration
+    from tcformer_mm.visualization import token_pictures
     coco = COCO(ann_file)
     model = runner.model.eval()
     ratios: Dict[str, List[list]] = {}
@@ -317,6 +322,12 @@ def wholebody_concentration(runner, ann_file: str) -> Dict[str, float]:
                 regions[name].append(
                     torch.from_numpy(
                         cv2.warpAffine(mask, warp, (int(in_w), int(in_h)), flags=cv2.INTER_LINEAR)))
+            if not osp.exists(picture):
+                image = cv2.warpAffine(cv2.imread(sample.metainfo['img_path']),
+                                       warp, (int(in_w), int(in_h)),
+                                       flags=cv2.INTER_LINEAR)
+                summary = token_pictures(image[..., ::-1].copy(), stages)['summary']
+                cv2.imwrite(picture, summary[..., ::-1])
         for name, masks in regions.items():
             for s, tokens in enumerate(stages):
                 grid = region_on_grid(torch.stack(masks), tokens.init_grid_size)
