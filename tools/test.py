@@ -4,6 +4,7 @@ Same flags as ``mmdet/tools/test.py``.
 """
 import argparse
 import os.path as osp
+import sys
 
 from mmengine.config import ConfigDict
 from mmengine.registry import RUNNERS
@@ -11,6 +12,10 @@ from mmengine.runner import Runner
 
 import tcformer_mm  # noqa: F401  registers our modules, fixes checkpoint loading
 from tcformer_mm.utils import launch
+
+# The repository root, so that a config's custom_imports can name `projects.<name>.<name>`
+# (tools/dist_train.sh sets PYTHONPATH for the same reason).
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
 def parse_args():

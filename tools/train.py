@@ -4,12 +4,18 @@ Same flags as ``mmdet/tools/train.py``; run through ``tools/dist_train.sh`` or `
 several processes (on a machine without CUDA they use gloo).
 """
 import argparse
+import os.path as osp
+import sys
 
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import tcformer_mm  # noqa: F401  registers our modules, fixes checkpoint loading
 from tcformer_mm.utils import launch
+
+# The repository root, so that a config's custom_imports can name `projects.<name>.<name>`
+# (tools/dist_train.sh sets PYTHONPATH for the same reason).
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
 def parse_args():

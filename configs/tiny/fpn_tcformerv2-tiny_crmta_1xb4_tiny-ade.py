@@ -1,7 +1,8 @@
 # TCFormerV2-Tiny + Semantic FPN with CR-MTA on the generated tiny ADE20K set: the CPU-sized
 # counterpart of configs/segmentation/tcformer/fpn_tcformerv2-s_crmta_8xb2-40k_ade20k-512x512.py
-# (TPAMI Table V). Narrower neck and head, BN instead of SyncBN, 64x64 crops (a 16x16
-# stage-1 map holds ctm1's 4x4 parts), a short schedule at a higher learning rate.
+# (TPAMI Table V). Narrower neck and head, BN instead of SyncBN, 96x96 crops (every stage's
+# tokens cluster; at 64x64 they would not, docs/design.md "Input sizes"), a short schedule
+# at a higher learning rate.
 _base_ = ['./_base_/tiny-ade_tcformerv2-tiny.py']
 
 norm_cfg = dict(type='BN', requires_grad=True)

@@ -2,7 +2,7 @@
 # set: the CPU-sized counterpart of configs/segmentation/tcformer/
 # mask2former_tcformerv2-s_crmta_8xb2-160k_ade20k-512x512.py (TPAMI Table VI). mmseg's
 # Mask2FormerHead with the recipe's losses and matcher; narrower (64 channels), 16 queries,
-# 3 decoder layers, fewer sampled points, 64x64 crops and a short schedule.
+# 3 decoder layers, fewer sampled points, 96x96 crops and a short schedule.
 _base_ = ['./_base_/tiny-ade_tcformerv2-tiny.py']
 custom_imports = dict(imports=['mmdet.models', 'tcformer_mm'], allow_failed_imports=False)
 

@@ -3,7 +3,7 @@
 _base_ = [
     'mmpretrain::_base_/models/resnet18.py',
     'mmpretrain::_base_/default_runtime.py',
-    './_base_/tiny-cls_64px.py',
+    './_base_/tiny-cls_96px.py',
 ]
 custom_imports = dict(imports=['tcformer_mm'], allow_failed_imports=False)
 

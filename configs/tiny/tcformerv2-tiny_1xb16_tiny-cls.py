@@ -1,12 +1,13 @@
 # TCFormerV2-Tiny (the real arch: local DPC-kNN CTMs in 16 / 4 / 1 parts) on the generated tiny
-# classification set (tools/dataset_converters/make_tiny_datasets.py; 4 classes, 64x64): the
+# classification set (tools/dataset_converters/make_tiny_datasets.py; 4 classes, 96x96): the
 # CPU-sized counterpart of configs/classification/tcformer/tcformerv2-tiny_8xb128_in1k.py and
-# the README quick start's main job. A 64x64 image gives a 16x16 stage-1 map, room for the
-# 4x4 parts of ctm1 (the model takes inputs from 29x29).
+# the README quick start's main job. The model takes inputs from 29x29, but at 64x64 its local
+# CTMs have nothing to choose in stages 3 and 4: every stage-3 (stage-4) token is exactly one of
+# ctm1's (ctm2's) windows (docs/design.md, "Input sizes"). At 96x96 every stage clusters.
 _base_ = [
     '../classification/tcformer/_base_/models/tcformer.py',
     'mmpretrain::_base_/default_runtime.py',
-    './_base_/tiny-cls_64px.py',
+    './_base_/tiny-cls_96px.py',
 ]
 
 model = dict(backbone=dict(arch='v2-tiny'), head=dict(num_classes=4, topk=(1, )))

@@ -11,6 +11,10 @@ backbone:
   ``FeatureMapProcessor`` concatenating the four backbone maps at stride 4; the head's
   ``in_channels`` follow.
 - ``TokenGlobalAveragePooling`` (classification, RLE) -> ``GlobalAveragePooling``.
+- Mask2Former's ``MTAPixelDecoder`` -> mmdet's ``MSDeformAttnPixelDecoder`` (the original
+  deformable-attention encoder) over the same levels, one encoder layer per MTA merge block
+  (``len(in_channels) - 1``) with MTA's heads and MLP ratio, so that both decoders aggregate
+  the levels at a similar depth and width.
 
 mmpretrain's necks take only tuples, which mmdet's PVTv2 does not return; classification
 configs get mmpretrain's ResNet-18 instead (11.7M parameters against TCFormerV2-Tiny's 13.7M).
@@ -43,7 +47,7 @@ def stock_counterpart(cfg, pvtv2: str = 'b1'):
         mmengine.Config: The swapped copy.
 
     Raises:
-        ValueError: For an unknown variant, or a neck (or Mask2Former pixel decoder) this
+        ValueError: For an unknown variant, or a neck or Mask2Former pixel decoder this
             function does not know.
     """
     if pvtv2 not in PVTV2:
@@ -73,8 +77,38 @@ def stock_counterpart(cfg, pvtv2: str = 'b1'):
         model.neck = dict(type='GlobalAveragePooling')
     elif kind is not None:
         raise ValueError(f'stock_counterpart: no stock counterpart known for the neck {kind!r}')
-    decoder = model.get('decode_head', {}).get('pixel_decoder', {}).get('type')
-    if decoder == 'MTAPixelDecoder':
+    head = model.get('decode_head') or {}
+    decoder = head.get('pixel_decoder') or {}
+    if decoder.get('type') == 'MTAPixelDecoder':
+        head.pixel_decoder = _deformable_pixel_decoder(decoder, head)
+    elif decoder:
         raise ValueError(f'stock_counterpart: no stock counterpart known for the pixel decoder '
-                         f'{decoder!r}')
+                         f'{decoder.get("type")!r}')
     return cfg
+
+
+def _deformable_pixel_decoder(decoder, head) -> dict:
+    """mmdet's ``MSDeformAttnPixelDecoder`` in place of an ``MTAPixelDecoder`` config."""
+    channels = head.feat_channels
+    encoder = decoder.get('encoder') or {}
+    num_outs = decoder.get('num_outs', 3)
+    num_heads = encoder.get('num_heads', 4)
+    mlp_ratio = encoder.get('mlp_ratios', 4)
+    attn = dict(embed_dims=channels,
+                num_heads=num_heads,
+                num_levels=num_outs,
+                num_points=4,
+                dropout=0.0,
+                batch_first=True)
+    ffn = dict(embed_dims=channels,
+               feedforward_channels=channels * mlp_ratio,
+               num_fcs=2,
+               ffn_drop=0.0,
+               act_cfg=dict(type='ReLU', inplace=True))
+    return dict(type='mmdet.MSDeformAttnPixelDecoder',
+                num_outs=num_outs,
+                norm_cfg=dict(type='GN', num_groups=min(32, channels)),
+                act_cfg=dict(type='ReLU'),
+                encoder=dict(num_layers=len(head.in_channels) - 1,
+                             layer_cfg=dict(self_attn_cfg=attn, ffn_cfg=ffn)),
+                positional_encoding=dict(num_feats=channels // 2, normalize=True))

@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CONFIG_DIR = ROOT / 'configs' / 'pose' / 'tcformer'
 TINY = {
     'wholebody': 'configs/tiny/td-hm_tcformerv2-t-crmta_1xb8_tiny-coco-wholebody-96x72.py',
-    'rle': 'configs/tiny/td-reg_tcformerv2-t_rle-1xb8_tiny-coco-64x48.py',
+    'rle': 'configs/tiny/td-reg_tcformerv2-t_rle-1xb8_tiny-coco-96x72.py',
     'wflw': 'configs/tiny/td-hm_tcformerv1-light_1xb8_tiny-wflw-64x64.py',
 }
 #: Tiny set folder and validation annotation file (for the COCO-style metrics) of each config.

@@ -296,7 +296,7 @@ def reset_dir(path):
 # ------------------------------------------------------------------------------------------
 # 1. Classification (mmpretrain ImageNet layout)
 # ------------------------------------------------------------------------------------------
-def draw_classification_image(rng, kind, size=64):
+def draw_classification_image(rng, kind, size=96):
     """One shape of class ``kind`` on a noisy background."""
     img = noisy_background(rng, size, size)
     radius = rng.uniform(0.18, 0.42) * size

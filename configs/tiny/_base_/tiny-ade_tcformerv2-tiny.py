@@ -1,7 +1,7 @@
 # The two CPU-sized ADE20K configs' common part: mmseg's runtime, the generated tiny ADE20K set
 # and an EncoderDecoder on the real TCFormerV2-Tiny (local DPC-kNN CTMs in 16 / 4 / 1 parts),
 # trained from scratch. The configs add the neck and the decode head.
-_base_ = ['mmseg::_base_/default_runtime.py', './tiny-ade_64px.py']
+_base_ = ['mmseg::_base_/default_runtime.py', './tiny-ade_96px.py']
 custom_imports = dict(imports=['tcformer_mm'], allow_failed_imports=False)
 
 model = dict(type='EncoderDecoder',

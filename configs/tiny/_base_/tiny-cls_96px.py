@@ -1,5 +1,5 @@
 # The generated tiny classification set (tools/dataset_converters/make_tiny_datasets.py):
-# ImageNet layout, 4 classes of coloured shapes, 64x64 images, 128 train / 32 val.
+# ImageNet layout, 4 classes of coloured shapes, 96x96 images, 128 train / 32 val.
 data_root = 'data/tiny/imagenet'
 classes = ('circle', 'square', 'triangle', 'cross')
 
@@ -8,18 +8,18 @@ data_preprocessor = dict(num_classes=len(classes),
                          std=[58.395, 57.12, 57.375],
                          to_rgb=True)
 
-# The ImageNet recipe's crop and flip at 64 px; RandAugment, erasing, Mixup and CutMix are left
+# The ImageNet recipe's crop and flip at 96 px; RandAugment, erasing, Mixup and CutMix are left
 # out: they regularise 300-epoch runs and only slow down a few-epoch one on 128 images.
 train_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='RandomResizedCrop', scale=64, crop_ratio_range=(0.6, 1.0)),
+    dict(type='RandomResizedCrop', scale=96, crop_ratio_range=(0.6, 1.0)),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='PackInputs'),
 ]
 test_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='ResizeEdge', scale=64, edge='short'),
-    dict(type='CenterCrop', crop_size=64),
+    dict(type='ResizeEdge', scale=96, edge='short'),
+    dict(type='CenterCrop', crop_size=96),
     dict(type='PackInputs'),
 ]
 dataset = dict(type='ImageNet', data_root=data_root, metainfo=dict(classes=classes))

@@ -1,9 +1,9 @@
 # The generated tiny ADE20K set (tools/dataset_converters/make_tiny_datasets.py): the
 # ADEChallengeData2016 layout with ADE20K's 150 classes (5 of them drawn: wall, floor,
 # painting, clock, flag), 128x128 images, 128 train / 32 val. The ADE20K recipe's
-# random resize, crop, flip and photometric distortion at a 64x64 crop; the test side is 64.
+# random resize, crop, flip and photometric distortion at a 96x96 crop; the test side is 96.
 data_root = 'data/tiny/ade/ADEChallengeData2016'
-crop_size = (64, 64)
+crop_size = (96, 96)
 data_preprocessor = dict(type='SegDataPreProcessor',
                          mean=[123.675, 116.28, 103.53],
                          std=[58.395, 57.12, 57.375],
@@ -15,7 +15,7 @@ data_preprocessor = dict(type='SegDataPreProcessor',
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations', reduce_zero_label=True),
-    dict(type='RandomResize', scale=(256, 64), ratio_range=(0.75, 1.5), keep_ratio=True),
+    dict(type='RandomResize', scale=(384, 96), ratio_range=(0.75, 1.5), keep_ratio=True),
     dict(type='RandomCrop', crop_size=crop_size, cat_max_ratio=0.75),
     dict(type='RandomFlip', prob=0.5),
     dict(type='PhotoMetricDistortion'),
@@ -23,7 +23,7 @@ train_pipeline = [
 ]
 test_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='Resize', scale=(256, 64), keep_ratio=True),
+    dict(type='Resize', scale=(384, 96), keep_ratio=True),
     dict(type='LoadAnnotations', reduce_zero_label=True),
     dict(type='PackSegInputs'),
 ]
