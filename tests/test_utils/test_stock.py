@@ -71,7 +71,8 @@ def test_unknown_neck_decoder_and_variant():
     with pytest.raises(ValueError, match="pvtv2 must be one of"):
         stock_counterpart(cfg, 'b9')
     cfg.model.decode_head.pixel_decoder.type = 'PixelDecoder'
-    with pytest.raises(ValueError, match="no stock counterpart known for the pixel decoder "
+    with pytest.raises(ValueError,
+                       match="no stock counterpart known for the pixel decoder "
                        "'PixelDecoder'"):
         stock_counterpart(cfg)
     cfg = Config.fromfile(TINY + 'fpn_tcformerv2-tiny_crmta_1xb4_tiny-ade.py')

@@ -150,7 +150,8 @@ TASKS = {
          20,
          constant=constant_miou),
     'mask2former':
-    Task('configs/tiny/mask2former_tcformerv2-tiny_crmta_1xb4_tiny-ade.py', (('mIoU', 'mIoU', True), ),
+    Task('configs/tiny/mask2former_tcformerv2-tiny_crmta_1xb4_tiny-ade.py',
+         (('mIoU', 'mIoU', True), ),
          _poly_iters,
          160,
          20,
