@@ -1,0 +1,60 @@
+import re
+
+import numpy as np
+import torch
+from conftest import run_tool
+from mmpose.evaluation.functional import keypoint_mpjpe
+
+from projects.tcformer_hmr.tcformer_hmr import HMRHead
+from .synthetic import build_body_model, load_tool
+
+TINY_CONFIG = 'projects/tcformer_hmr/configs/hmr_tcformer-tiny_1xb16-3e_tiny-mesh-96x96.py'
+
+
+def tiny_options(data):
+    """``--cfg-options`` pointing the tiny config at a generated set in ``data``."""
+    models = f'{data}/body_models/'
+    return [f'{split}_dataloader.dataset.data_root={data}/'
+            for split in ('train', 'val', 'test')] + [
+                f'model.body_model.model_path={models}SMPL_NEUTRAL.pkl',
+                f'model.body_model.joint_regressor_extra={models}J_regressor_extra.npy',
+                f'model.body_model.joint_regressor_h36m={models}J_regressor_h36m.npy',
+                f'model.head.mean_params={models}smpl_mean_params.npz'
+            ]
+
+
+def mean_pose_errors(data):
+    """(MPJPE, PA-MPJPE) in mm of predicting the mean SMPL pose and shape for every val image."""
+    files = dict(smpl=f'{data}/body_models/SMPL_NEUTRAL.pkl',
+                 extra=f'{data}/body_models/J_regressor_extra.npy',
+                 h36m=f'{data}/body_models/J_regressor_h36m.npy')
+    model = build_body_model(files)
+    head = HMRHead(in_channels=1, mean_params=f'{data}/body_models/smpl_mean_params.npz')
+    rot, betas, _ = head.mean_estimate(1)
+    with torch.no_grad():
+        mesh = model(betas=betas, body_pose=rot[:, 1:], global_orient=rot[:, :1])['vertices']
+        pred = model.eval_joints(mesh).numpy()
+    gt = np.load(f'{data}/val.npz')['S'][:, :14, :3]
+    pred = np.repeat(pred, len(gt), axis=0)
+    mask = np.ones(gt.shape[:2], bool)
+    return (keypoint_mpjpe(pred, gt, mask) * 1000,
+            keypoint_mpjpe(pred, gt, mask, alignment='procrustes') * 1000)
+
+
+def test_tiny_training_beats_the_mean_pose(tmp_path):
+    data = tmp_path / 'mesh'
+    load_tool('make_tiny_mesh_data').generate(str(data), num_train=512, num_val=32)
+    mean_mpjpe, mean_pa = mean_pose_errors(data)
+    result = run_tool([
+        'tools/train.py', TINY_CONFIG, '--work-dir',
+        str(tmp_path / 'work'), '--cfg-options', *tiny_options(data)
+    ],
+                      timeout=900)
+    found = re.findall(r'Epoch\(val\).*?MPJPE: ([\d.]+)\s+PA-MPJPE: ([\d.]+)',
+                       result.stdout + result.stderr)
+    assert found, result.stdout[-3000:]
+    mpjpe, pa_mpjpe = map(float, found[-1])
+    print(f'mean pose: MPJPE {mean_mpjpe:.1f} PA-MPJPE {mean_pa:.1f}; '
+          f'trained: MPJPE {mpjpe:.1f} PA-MPJPE {pa_mpjpe:.1f}')
+    assert mpjpe < 0.95 * mean_mpjpe
+    assert pa_mpjpe < 0.93 * mean_pa
