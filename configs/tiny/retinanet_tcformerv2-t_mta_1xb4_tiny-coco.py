@@ -2,7 +2,9 @@
 # counterpart of configs/detection/tcformer/retinanet_tcformerv2-t_mta_1x_coco.py (TPAMI
 # Table VII), on the same model base. The backbone is the real TCFormerV2-Tiny (local DPC-kNN
 # CTMs in 16 / 4 / 1 parts) trained from scratch; the neck and head are narrowed to 64
-# channels, and the anchors halved for the 16-52 px shapes of 128 px images.
+# channels, and the anchors halved for the 16-52 px shapes of 128 px images. The neck's lateral
+# convs get GroupNorm: from scratch, the head reads the levels directly and un-normalised
+# laterals learn slowly (measured at 200 iterations: box AP 0.16 without, 0.36 with).
 _base_ = [
     '../detection/tcformer/_base_/retinanet_tcformerv2_mta.py',
     './_base_/tiny-coco_128px.py',
@@ -10,7 +12,7 @@ _base_ = [
 ]
 
 model = dict(backbone=dict(drop_path_rate=0.0, init_cfg=None),
-             neck=dict(out_channels=64),
+             neck=dict(out_channels=64, norm_cfg=dict(type='GN', num_groups=32)),
              bbox_head=dict(num_classes=3,
                             in_channels=64,
                             feat_channels=64,
