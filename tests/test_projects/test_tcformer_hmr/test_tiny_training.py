@@ -2,7 +2,7 @@ import re
 
 import numpy as np
 import torch
-from conftest import run_tool
+from conftest import free_port, run_tool
 from mmpose.evaluation.functional import keypoint_mpjpe
 
 from projects.tcformer_hmr.tcformer_hmr import HMRHead
@@ -58,3 +58,35 @@ def test_tiny_training_beats_the_mean_pose(tmp_path):
           f'trained: MPJPE {mpjpe:.1f} PA-MPJPE {pa_mpjpe:.1f}')
     assert mpjpe < 0.95 * mean_mpjpe
     assert pa_mpjpe < 0.93 * mean_pa
+
+    # tools/test.py on the last checkpoint gives the last validation's errors.
+    work = tmp_path / 'work'
+    checkpoint = (work / 'last_checkpoint').read_text().strip()
+    result = run_tool([
+        'tools/test.py', TINY_CONFIG, checkpoint, '--work-dir',
+        str(tmp_path / 'test'), '--cfg-options', *tiny_options(data)
+    ],
+                      timeout=300)
+    [tested] = re.findall(r'Epoch\(test\).*?MPJPE: ([\d.]+)\s+PA-MPJPE: ([\d.]+)',
+                          result.stdout + result.stderr)
+    np.testing.assert_allclose(list(map(float, tested)), [mpjpe, pa_mpjpe], atol=0.05)
+
+
+def test_dist_train_two_processes(tmp_path):
+    """tools/dist_train.sh with 2 CPU processes (gloo) on the project's tiny config."""
+    data = tmp_path / 'mesh'
+    load_tool('make_tiny_mesh_data').generate(str(data), num_train=64, num_val=8)
+    work = tmp_path / 'work'
+    result = run_tool([
+        'tools/dist_train.sh', TINY_CONFIG, '2', '--work-dir',
+        str(work), '--cfg-options', *tiny_options(data), 'train_cfg.max_epochs=1',
+        'train_cfg.val_interval=1'
+    ],
+                      timeout=600,
+                      env=dict(PORT=str(free_port())))
+    out = result.stdout + result.stderr
+    assert 'gloo' in out
+    # 64 images, batch 16 per process on 2 processes: 2 iterations, then the validation.
+    assert re.search(r'Epoch\(train\) \[1\]\[2/2\]', out), out[-3000:]
+    assert re.search(r'Epoch\(val\).*?MPJPE: [\d.]+', out), out[-3000:]
+    assert (work / 'epoch_1.pth').exists()
