@@ -55,8 +55,9 @@ def test_decoder_parameters(head_cfg):
     mta = MTA(IN_CHANNELS, 256, 4, mlp_ratios=4, kv_reduction='pool')
     assert num_params(mta) == 2_666_240
     assert num_params(decoder) == num_params(mta) + 4 * 256 + 256 * 256 + 256 == 2_733_056
-    assert all(type(conv.norm).__name__ == 'GroupNorm' and conv.with_activation
-               for conv in decoder.mta.lateral_convs)
+    assert all(
+        type(conv.norm).__name__ == 'GroupNorm' and conv.with_activation
+        for conv in decoder.mta.lateral_convs)
 
 
 @pytest.mark.parametrize('size', [(512, 512), (500, 375)])
