@@ -92,8 +92,9 @@ def _deformable_pixel_decoder(decoder, head) -> dict:
     channels = head.feat_channels
     encoder = decoder.get('encoder') or {}
     num_outs = decoder.get('num_outs', 3)
-    num_heads = encoder.get('num_heads', 4)
-    mlp_ratio = encoder.get('mlp_ratios', 4)
+    # MTA takes one value per merge block; the deformable encoder's layers share one.
+    num_heads, mlp_ratio = (max(v) if isinstance(v, (list, tuple)) else v
+                            for v in (encoder.get('num_heads', 4), encoder.get('mlp_ratios', 4)))
     attn = dict(embed_dims=channels,
                 num_heads=num_heads,
                 num_levels=num_outs,
@@ -101,7 +102,7 @@ def _deformable_pixel_decoder(decoder, head) -> dict:
                 dropout=0.0,
                 batch_first=True)
     ffn = dict(embed_dims=channels,
-               feedforward_channels=channels * mlp_ratio,
+               feedforward_channels=int(channels * mlp_ratio),
                num_fcs=2,
                ffn_drop=0.0,
                act_cfg=dict(type='ReLU', inplace=True))
