@@ -20,8 +20,8 @@ def test_hook_adds_pictures_during_validation(tiny_data, tmp_path):
     files = sorted(p.name for p in tmp_path.glob('*/vis_data/vis_image/*.png'))
     assert files == ['token_vis_0_0.png', 'token_vis_1_0.png']
     picture = mmcv.imread(str(next(tmp_path.glob('*/vis_data/vis_image/token_vis_1_0.png'))))
-    # 64x64 input, 4 stages and the density, 4-pixel gaps.
-    assert picture.shape == (64, 6 * 64 + 5 * 4, 3)
+    # 96x96 input, 4 stages and the density, 4-pixel gaps.
+    assert picture.shape == (96, 6 * 96 + 5 * 4, 3)
     # The first panel is the de-normalised input: a generated image, not a flat one.
     assert picture[:, :64].std() > 10
     assert runner.model.backbone.out_indices == (3, )
