@@ -1,6 +1,7 @@
 """tools/analysis_tools/tiny_benchmark.py, reduced: two tasks, a few iterations, no stock model.
 What it asserts is learning (the trained model beats the untrained one by a clear margin),
 not a final value."""
+import importlib.util
 import json
 
 from conftest import run_tool
@@ -28,3 +29,36 @@ def test_tiny_benchmark_shows_learning(tiny_data, tmp_path):
     table = out.read_text()
     assert '| classification | top-1 (%) |' in table and '| semantic-fpn | mIoU |' in table
     assert '| best constant |' in table.splitlines()[0]
+
+
+def _load_benchmark():
+    spec = importlib.util.spec_from_file_location('tiny_benchmark', TOOL)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_seed_and_length_reach_both_run_configs(tmp_path):
+    from mmengine.config import Config
+    bench = _load_benchmark()
+    args = bench.parse_args(
+        ['--tasks', 'rle', '--length', '7', '--seed', '3', '--data-root',
+         str(tmp_path / 'data')])
+    for stock in (False, True):
+        cfg = Config.fromfile(
+            bench.run_config(bench.TASKS['rle'], stock, args, str(tmp_path / str(stock))))
+        assert cfg.randomness == dict(seed=3)
+        assert cfg.train_cfg.max_epochs == 7 and cfg.param_scheduler[1].milestones == [5]
+        assert cfg.train_dataloader.dataset.data_root == str(tmp_path / 'data' / 'coco_kpt') + '/'
+        assert ('PyramidVisionTransformerV2' in cfg.model.backbone.type) == stock
+
+
+def test_length_needs_one_task():
+    no_task = ['--length', '5']
+    zero = ['--length', '0', '--tasks', 'rle']
+    two_tasks = ['--length', '5', '--tasks', 'rle', 'wflw']
+    for flags in (no_task, zero, two_tasks):
+        result = run_tool([TOOL, *flags], check=False)
+        assert result.returncode == 2
+        assert '--length: expected a positive number of epochs or iterations and one task' \
+            in result.stderr

@@ -5,6 +5,7 @@ Examples::
     python tools/analysis_tools/tiny_benchmark.py                      # every task
     python tools/analysis_tools/tiny_benchmark.py --tasks classification wholebody
     python tools/analysis_tools/tiny_benchmark.py --quick --tasks classification   # minutes
+    python tools/analysis_tools/tiny_benchmark.py --tasks rle --seed 1 --length 40
 
 For every task a tiny config of ``configs/tiny/`` is trained on the generated tiny set
 (``make data``; ``--data-root``) twice with the same data, recipe, seed and iterations: as it
@@ -27,7 +28,9 @@ the share of tokens on the region over the region's share of the input (1 for a 
 
 Writes ``--out`` (markdown: one row per task and metric, with iterations and minutes) and
 ``--out`` with ``.json`` (every figure), and prints the table. ``--quick`` trains a few
-iterations only: it shows that the losses move the metrics, not what they reach.
+iterations only: it shows that the losses move the metrics, not what they reach. ``--seed``
+trains both models with another seed (the configs' is 0), ``--length`` one task for another
+number of epochs or iterations, its learning-rate schedule stretched to it.
 """
 import argparse
 import json
@@ -174,10 +177,21 @@ def parse_args(argv=None):
     parser.add_argument('--out', help='markdown table (default WORK_DIR/results.md)')
     parser.add_argument('--quick', action='store_true', help='a few iterations per task')
     parser.add_argument('--no-stock', action='store_true', help='skip the stock models')
+    parser.add_argument('--length',
+                        type=int,
+                        help='training epochs or iterations (as the task counts them) instead '
+                        'of the full or quick length; with one task')
+    parser.add_argument('--seed',
+                        type=int,
+                        help='training seed of both models (default: the config\'s, 0)')
     parser.add_argument('--evaluate', metavar='CONFIG', help=argparse.SUPPRESS)
     parser.add_argument('--checkpoint', help=argparse.SUPPRESS)
     parser.add_argument('--task', help=argparse.SUPPRESS)
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.length is not None and (args.length < 1 or len(args.tasks or TASKS) != 1):
+        parser.error(f'--length: expected a positive number of epochs or iterations and one '
+                     f'task in --tasks, got {args.length} for {args.tasks or "every task"}')
+    return args
 
 
 # ------------------------------------------------------------------------------- configs
@@ -198,7 +212,8 @@ def run_config(task: Task, stock: bool, args, work_dir: str) -> str:
 
     from tcformer_mm.utils.launch import load_config
     from tcformer_mm.utils.stock import stock_counterpart
-    schedule = task.schedule(task.quick if args.quick else task.full)
+    length = args.length or (task.quick if args.quick else task.full)
+    schedule = task.schedule(length)
     cfg = load_config(osp.join(ROOT, task.config), schedule)
     if stock:
         cfg = stock_counterpart(cfg, 'b1')
@@ -211,6 +226,8 @@ def run_config(task: Task, stock: bool, args, work_dir: str) -> str:
             loader.persistent_workers = False
     # Evaluations run apart (--evaluate); training only trains and saves the last checkpoint.
     cfg.train_cfg.val_interval = 10**9
+    if args.seed is not None:
+        cfg.randomness = dict(seed=args.seed)
     cfg.work_dir = work_dir
     path = osp.join(work_dir, 'config.py')
     os.makedirs(work_dir, exist_ok=True)
