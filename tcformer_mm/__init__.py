@@ -2,14 +2,16 @@
 
 Importing the package registers the backbone and the necks into the ``MODELS`` registry (and
 ``ReleasedCheckpointHook`` into ``HOOKS``) of every installed codebase (mmpretrain, mmpose, mmseg,
-mmdet) and makes mmengine load runner checkpoints under torch >= 2.6 (see
-:mod:`tcformer_mm.checkpoint.loading`). Configs import it with
+mmdet), makes mmengine load checkpoints without running code from them, runner checkpoints
+included (:mod:`tcformer_mm.checkpoint.loading`), and makes its runner write checkpoints
+atomically (:mod:`tcformer_mm.checkpoint.saving`). Configs import it with
 ``custom_imports = dict(imports=['tcformer_mm'], allow_failed_imports=False)``.
 """
-from .checkpoint import patch_mmengine_checkpoint_loader
+from .checkpoint import patch_mmengine_checkpoint_loader, patch_mmengine_checkpoint_saver
 from .version import __version__, version_info
 
 patch_mmengine_checkpoint_loader()
+patch_mmengine_checkpoint_saver()
 
 from . import engine, models  # noqa: E402,F401  (registration happens on import)
 

@@ -62,6 +62,21 @@ def free_port():
         return s.getsockname()[1]
 
 
+def assert_loads_without_trust(work_dir):
+    """Every checkpoint a run of this project wrote in ``work_dir`` loads with no opt-in to full
+    unpickling and no warning: its globals are all on the loader's allow-list."""
+    import warnings
+
+    from tcformer_mm.checkpoint import load_checkpoint_file
+    paths = sorted(Path(work_dir).glob('*.pth'))
+    assert paths, f'no checkpoint in {work_dir}'
+    for path in paths:
+        with warnings.catch_warnings():
+            warnings.simplefilter('error')
+            checkpoint = load_checkpoint_file(str(path), trust=False)
+        assert {'state_dict', 'meta', 'message_hub'} <= set(checkpoint), path
+
+
 def data_root_options(data_root):
     """``--cfg-options`` pointing the train/val/test dataloaders of a tiny config at data_root."""
     return [

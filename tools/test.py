@@ -54,7 +54,8 @@ def main():
     if not args.non_strict:
         launch.add_strict_load_hook(cfg)
     launch.check_data_roots(cfg, ['test'])
-    cfg.custom_hooks = list(cfg.get('custom_hooks', [])) + [dict(type='NonFiniteCheckHook')]
+    if not any(h.get('type') == 'NonFiniteCheckHook' for h in cfg.get('custom_hooks', [])):
+        cfg.custom_hooks = list(cfg.get('custom_hooks', [])) + [dict(type='NonFiniteCheckHook')]
     if args.show or args.show_dir:
         launch.enable_visualization(cfg, args.show, args.show_dir, args.wait_time)
     if args.tta:

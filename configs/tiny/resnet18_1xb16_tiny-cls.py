@@ -13,6 +13,7 @@ optim_wrapper = dict(optimizer=dict(type='AdamW', lr=1e-3, weight_decay=0.01))
 param_scheduler = dict(type='CosineAnnealingLR', by_epoch=True, T_max=4, eta_min=1e-5)
 train_cfg = dict(by_epoch=True, max_epochs=4, val_interval=2)
 
+custom_hooks = [dict(type='NonFiniteCheckHook')]
 default_hooks = dict(logger=dict(type='LoggerHook', interval=4),
                      checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=2))
 randomness = dict(seed=0)

@@ -32,6 +32,7 @@ param_scheduler = [
 ]
 train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=4)
 
+custom_hooks = [dict(type='NonFiniteCheckHook')]
 default_hooks = dict(logger=dict(type='LoggerHook', interval=4),
                      checkpoint=dict(type='CheckpointHook', interval=4, max_keep_ckpts=2))
 randomness = dict(seed=0)

@@ -3,6 +3,8 @@
 The codebase comes from the config's ``default_scope`` (mmpretrain, mmpose, mmseg or mmdet);
 what differs between their launchers (visualisation switches, result dumping) is handled here.
 """
+import difflib
+import glob
 import os
 import os.path as osp
 import sys
@@ -27,17 +29,63 @@ def load_config(path, cfg_options=None):
         raise FileNotFoundError(f'config file not found: {path}')
     try:
         cfg = Config.fromfile(path)
-        if cfg_options:
-            cfg.merge_from_dict(cfg_options)
     # A config is a Python file run by mmengine: whatever it raises means it is not a usable
     # config, and the first line of the error says why.
     except Exception as e:
         reason = str(e).strip().splitlines()[0] if str(e).strip() else ''
         raise ValueError(f'cannot load the config {path}: {type(e).__name__}: {reason}') from e
+    if cfg_options:
+        for key in cfg_options:
+            check_option_key(cfg, key)
+        cfg.merge_from_dict(cfg_options)
     scope = cfg.get('default_scope')
     if scope not in SCOPES:
         raise ValueError(f'{path}: default_scope must be one of {SCOPES}, got {scope!r}')
     return cfg
+
+
+def _runner_keys() -> set:
+    """Top-level config keys the runner and these tools read even when a config lacks them."""
+    import inspect
+
+    from mmengine.runner import Runner
+    return set(inspect.signature(Runner.__init__).parameters) - {'self'} | {
+        'runner_type', 'model_wrapper_cfg', 'find_unused_parameters', 'custom_imports', 'tta_model',
+        'tta_pipeline', 'compile', 'activation_checkpointing', 'efficient_conv_bn_eval'
+    }
+
+
+def check_option_key(cfg, key: str) -> None:
+    """Refuse a ``--cfg-options`` key that would be ignored: a top-level key the config does not
+    have and the runner does not read, or a path through a key that does not exist. The last
+    part of a longer key may be new (an argument the config leaves at its default).
+
+    Raises:
+        KeyError: Naming the key and the nearest existing one.
+    """
+    parts = key.split('.')
+    node, path = cfg.to_dict(), []
+    for depth, part in enumerate(parts):
+        last = depth == len(parts) - 1
+        if isinstance(node, (list, tuple)):
+            if not (part.isdigit() and int(part) < len(node)):
+                raise KeyError(f'--cfg-options {key}: {".".join(path)} is a list of {len(node)} '
+                               f'items; {part!r} is not an index of it')
+            node = node[int(part)]
+        elif isinstance(node, dict):
+            if part not in node and not (last and depth > 0):
+                if depth == 0 and part in _runner_keys():
+                    return
+                choices = list(node) + (list(_runner_keys()) if depth == 0 else [])
+                near = difflib.get_close_matches(part, choices, n=1)
+                hint = f'; did you mean {".".join(path + near)}?' if near else ''
+                where = f'in {".".join(path)}' if path else 'at the top of the config'
+                raise KeyError(f'--cfg-options {key}: there is no key {part!r} {where}, so the '
+                               f'option would be ignored{hint}')
+            node = node.get(part)
+        else:  # None or a value: the option replaces it with a dict, as mmengine merges
+            return
+        path.append(part)
 
 
 def add_size_argument(parser, flag='--shape', default=None, help='input size'):
@@ -61,12 +109,31 @@ def add_runner_args(parser, non_strict_help):
                         default='none',
                         help='job launcher')
     parser.add_argument('--non-strict', action='store_true', help=non_strict_help)
+    add_trust_argument(parser)
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+
+
+def add_trust_argument(parser):
+    """``--trust-checkpoint``: unpickle checkpoints in full (see :func:`apply_trust`)."""
+    parser.add_argument('--trust-checkpoint',
+                        action='store_true',
+                        help='load checkpoints that hold Python objects beyond tensors, numpy '
+                        'values and mmengine runner state; this runs code from the file, so '
+                        'only use it for files from a source you trust')
+
+
+def apply_trust(args):
+    """Make ``--trust-checkpoint`` reach every loader of the run (mmengine's included) through
+    the environment variable the library reads."""
+    from tcformer_mm.checkpoint import TRUST_ENV
+    if getattr(args, 'trust_checkpoint', False):
+        os.environ[TRUST_ENV] = '1'
 
 
 def parse_runner_args(parser):
     args = parser.parse_args()
     set_local_rank(args.local_rank)
+    apply_trust(args)
     return args
 
 
@@ -84,6 +151,21 @@ def set_work_dir(cfg, config_path, work_dir=None):
         cfg.work_dir = work_dir
     elif cfg.get('work_dir') is None:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(config_path))[0])
+    check_writable_dir(cfg.work_dir, 'the work dir')
+
+
+def check_writable_dir(path: str, what: str) -> None:
+    """A ValueError naming ``path`` if it is a file, or if it (or the directory it would be
+    made in) cannot be written."""
+    if osp.exists(path) and not osp.isdir(path):
+        raise ValueError(f'{what} {path} is a file, not a directory')
+    existing = osp.abspath(path)
+    while not osp.exists(existing):
+        existing = osp.dirname(existing)
+    if not osp.isdir(existing):
+        raise ValueError(f'{what} {path} cannot be made: {existing} is a file')
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ValueError(f'{what} {path} is not writable ({existing} is read-only for this user)')
 
 
 def setup_cpu_distributed(cfg):
@@ -173,10 +255,19 @@ def set_resume(cfg, resume):
     """``--resume`` alone: from the latest checkpoint of the work dir; with a path: from it."""
     if resume == 'auto':
         # The runner resumes from what ``last_checkpoint`` names; without it there is nothing.
-        if not osp.isfile(osp.join(cfg.work_dir, 'last_checkpoint')):
+        last = osp.join(cfg.work_dir, 'last_checkpoint')
+        if not osp.isfile(last):
             print(f'--resume: no checkpoint in {cfg.work_dir} yet; training starts from the '
                   'beginning.')
             return
+        with open(last) as f:
+            named = f.read().strip()
+        if not osp.isfile(named):
+            found = sorted(glob.glob(osp.join(cfg.work_dir, '*.pth')), key=osp.getmtime)
+            hint = f'; the newest checkpoint there is {found[-1]}: give it with --resume PATH' \
+                if found else '; there is no checkpoint in that directory'
+            problem = 'is empty' if not named else f'names {named}, which does not exist'
+            raise FileNotFoundError(f'--resume: {last} {problem}{hint}')
         cfg.resume = True
         cfg.load_from = None
     elif resume is not None:
@@ -220,18 +311,30 @@ def dump_results_metric(scope, out):
 
 
 def run_cli(main, prog):
-    """Run a tool's ``main``; a user error (missing file, bad value, bad config) ends with one
-    line ``prog: error: message`` and exit status 2 instead of a traceback. Set
-    ``TCFORMER_TRACEBACK=1`` to see the traceback."""
+    """Run a tool's ``main``; a user error (missing or unreadable file, bad value, bad config, a
+    disk that cannot take a checkpoint) ends with one line ``prog: error: message`` and exit
+    status 2 instead of a traceback. Set ``TCFORMER_TRACEBACK=1`` to see the traceback."""
     try:
         main()
-    except (FileNotFoundError, ValueError, TypeError, KeyError) as e:
+    except (OSError, ValueError, TypeError, KeyError) as e:
         if os.environ.get('TCFORMER_TRACEBACK'):
             raise
-        # A KeyError's str() is the repr of its argument (quoted); show the message itself.
-        message = str(e.args[0]) if isinstance(e, KeyError) and e.args else str(e)
-        print(f'{prog}: error: {message.strip()}', file=sys.stderr)
+        print(f'{prog}: error: {error_message(e)}', file=sys.stderr)
         sys.exit(2)
+
+
+def error_message(error: BaseException) -> str:
+    """The message of ``error`` as one line for a user.
+
+    A KeyError's str() is the repr of its argument (quoted): its argument is shown instead. An
+    error raised in a DataLoader worker arrives with the worker's traceback in its message; its
+    last line is the error itself.
+    """
+    message = str(error.args[0]) if isinstance(error, KeyError) and error.args else str(error)
+    if 'Original Traceback (most recent call last)' in message:
+        last = message.strip().splitlines()[-1]
+        message = last.split(': ', 1)[1] if ': ' in last else last
+    return message.strip()
 
 
 def run_converter(prog, src, dst, convert):

@@ -110,9 +110,39 @@ class UserObject:
     pass
 
 
-def test_other_objects_load_with_warning(tmp_path):
+def test_other_objects_refused_before_unpickling(tmp_path):
     path = tmp_path / 'user.pth'
     torch.save(dict(state_dict={'w': torch.ones(1)}, meta=dict(obj=UserObject())), path)
-    with pytest.warns(UserWarning, match='UserObject.*weights_only=False'):
-        ckpt = load_checkpoint_file(str(path))
+    with pytest.raises(ValueError,
+                       match=f'{path} holds Python objects of '
+                       'test_loading.UserObject, which only a full unpickling can rebuild'):
+        load_checkpoint_file(str(path))
+
+
+def test_other_objects_load_when_trusted(tmp_path):
+    path = tmp_path / 'user.pth'
+    torch.save(dict(state_dict={'w': torch.ones(1)}, meta=dict(obj=UserObject())), path)
+    with pytest.warns(UserWarning, match='unpickled in full.*UserObject'):
+        ckpt = load_checkpoint_file(str(path), trust=True)
     assert isinstance(ckpt['meta']['obj'], UserObject)
+
+
+def test_getattr_reaches_only_history_buffer_statistics(tmp_path):
+    """The message hub's ``getattr(HistoryBuffer, 'mean')`` loads; the same opcode reaching
+    anything else is refused."""
+    from mmengine.logging import HistoryBuffer
+
+    class Reaches:
+
+        def __init__(self, owner, name):
+            self.owner, self.name = owner, name
+
+        def __reduce__(self):
+            return getattr, (self.owner, self.name)
+
+    good, bad = tmp_path / 'good.pth', tmp_path / 'bad.pth'
+    torch.save({'f': Reaches(HistoryBuffer, 'mean')}, good)
+    assert load_checkpoint_file(str(good))['f'] is HistoryBuffer.mean
+    torch.save({'f': Reaches(HistoryBuffer, '__init__')}, bad)
+    with pytest.raises(ValueError, match="getattr.*'__init__'.* is not allowed"):
+        load_checkpoint_file(str(bad))

@@ -18,7 +18,9 @@ def data_options(root):
 @pytest.fixture(scope='module')
 def files(tmp_path_factory, tiny_data):
     """Checkpoints and configs the cases need: a ResNet-18 state dict (another model), the
-    tiny TCFormer's own weights with one NaN, a text file, a config of no codebase."""
+    tiny TCFormer's own weights with one NaN, and with finite weights so large that the
+    predictions overflow, a text file, a config of no codebase, a work dir whose
+    ``last_checkpoint`` is empty."""
     import torchvision
     from mmpretrain.registry import MODELS
     out = tmp_path_factory.mktemp('bad')
@@ -27,8 +29,15 @@ def files(tmp_path_factory, tiny_data):
     torch.manual_seed(0)
     model = MODELS.build(Config.fromfile(str(ROOT / TCFORMER)).model)
     state = model.state_dict()
+    torch.save({'state_dict': state, 'meta': {}}, out / 'finite.pth')
+    state['head.fc.weight'].fill_(3e38)
+    torch.save({'state_dict': state, 'meta': {}}, out / 'overflow.pth')
+    state['head.fc.weight'].normal_(std=0.02)
     state['backbone.norm4.weight'][0] = float('nan')
     torch.save({'state_dict': state, 'meta': {}}, out / 'nan.pth')
+    (out / 'stopped').mkdir()
+    (out / 'stopped' / 'last_checkpoint').write_text('')
+    torch.save({'state_dict': {}}, out / 'stopped' / 'epoch_3.pth')
     (out / 'notes.pth').write_text('these are notes, not weights\n')
     (out / 'no_scope.py').write_text("model = dict(type='ImageClassifier')\n")
     return dict(dir=out, data=str(tiny_data / 'imagenet'))
@@ -43,10 +52,11 @@ def run_test_py(checkpoint, *options, extra=(), config=TCFORMER):
 
 
 def run_train_py(*options, extra=(), config=TCFORMER):
-    """tools/train.py on the tiny data, with ``options`` after the data roots."""
+    """tools/train.py on the tiny data, with ``options`` after the data roots (``{dir}`` in
+    them is the fixture's folder)."""
     return lambda f: [
         'tools/train.py', config, *extra, '--work-dir', f'{f["dir"]}/w', '--cfg-options',
-        *data_options(f['data']), *options
+        *data_options(f['data']), *(o.format(dir=f['dir']) for o in options)
     ]
 
 
@@ -75,12 +85,31 @@ CASES = [
     ('test: checkpoint of another model', run_test_py('resnet18.pth'),
      "{dir}/resnet18.pth does not fit the model (ImageClassifier): 191 of the model's keys "
      'are missing from it'),
-    ('test: non-finite predictions', run_test_py('nan.pth'),
+    ('test: non-finite predictions', run_test_py('overflow.pth'),
      '32 of 32 test images gave non-finite predictions (NaN or Inf'),
-    ('test: --out not a pickle', run_test_py('nan.pth', extra=['--out', 'r.json']),
+    ('test: non-finite weights', run_test_py('nan.pth'),
+     '{dir}/nan.pth: 1 weight tensors hold NaN or Inf (backbone.norm4.weight)'),
+    ('train: load_from non-finite weights', run_train_py('load_from={dir}/nan.pth'),
+     '{dir}/nan.pth: 1 weight tensors hold NaN or Inf (backbone.norm4.weight)'),
+    ('train: the loss becomes non-finite', run_train_py('optim_wrapper.optimizer.lr=1e30'),
+     'training stopped at iteration 2 (epoch 1): the loss is not finite (loss=nan'),
+    ('test: --out not a pickle', run_test_py('finite.pth', extra=['--out', 'r.json']),
      '--out must be a .pkl file, got r.json'),
-    ('test: --tta without a tta pipeline', run_test_py('nan.pth', extra=['--tta']),
+    ('test: --tta without a tta pipeline', run_test_py('finite.pth', extra=['--tta']),
      f'--tta needs tta_model and tta_pipeline in {TCFORMER}'),
+    ('train: misspelt top-level option', run_train_py('test_dataloder.batch_size=2'),
+     "--cfg-options test_dataloder.batch_size: there is no key 'test_dataloder' at the top "
+     'of the config, so the option would be ignored; did you mean test_dataloader?'),
+    ('test: misspelt nested option', run_test_py('finite.pth', 'test_dataloader.datset.x=2'),
+     "there is no key 'datset' in test_dataloader, so the option would be ignored; did you "
+     'mean test_dataloader.dataset?'),
+    ('train: --work-dir is a file',
+     lambda f: ['tools/train.py', CONFIG, '--work-dir', f'{f["dir"]}/notes.pth'],
+     'the work dir {dir}/notes.pth is a file, not a directory'),
+    ('train: --resume with an empty last_checkpoint',
+     lambda f: ['tools/train.py', CONFIG, '--resume', '--work-dir', f'{f["dir"]}/stopped'],
+     '--resume: {dir}/stopped/last_checkpoint is empty; the newest checkpoint there is '
+     '{dir}/stopped/epoch_3.pth: give it with --resume PATH'),
     ('train: --auto-scale-lr without a base batch size',
      run_train_py('auto_scale_lr=None', extra=['--auto-scale-lr']),
      '--auto-scale-lr needs "auto_scale_lr = dict(base_batch_size=...)"'),
@@ -97,7 +126,7 @@ CASES = [
     ('dist_test.sh: missing checkpoint', lambda f: ['tools/dist_test.sh', CONFIG, 'x.pth', '2'],
      'CHECKPOINT file not found: x.pth'),
     ('dist_test.sh: GPU count not a number',
-     lambda f: ['tools/dist_test.sh', CONFIG, f'{f["dir"]}/nan.pth', 'two'],
+     lambda f: ['tools/dist_test.sh', CONFIG, f'{f["dir"]}/finite.pth', 'two'],
      "GPUS must be the number of processes on this node (a positive integer), got 'two'"),
 ]
 

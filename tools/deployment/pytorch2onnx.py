@@ -256,7 +256,7 @@ def verify(model: nn.Module,
 def parse_args(argv=None):
     from mmengine.config import DictAction
 
-    from tcformer_mm.utils.launch import add_size_argument
+    from tcformer_mm.utils.launch import add_size_argument, add_trust_argument, apply_trust
     parser = argparse.ArgumentParser(description='Export a TCFormer model to ONNX.')
     parser.add_argument('config', help='config file')
     parser.add_argument('checkpoint', nargs='?', help='checkpoint (random weights if omitted)')
@@ -274,7 +274,10 @@ def parse_args(argv=None):
                         nargs='+',
                         action=DictAction,
                         help='override config settings, key=value')
-    return parser.parse_args(argv)
+    add_trust_argument(parser)
+    args = parser.parse_args(argv)
+    apply_trust(args)
+    return args
 
 
 def main(argv=None):

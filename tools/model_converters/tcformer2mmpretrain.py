@@ -22,7 +22,7 @@ sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..', '..')))
 from tcformer_mm.checkpoint.convert import check_released_classifier  # noqa: E402
 from tcformer_mm.checkpoint.convert import tcformer_classifier_convert  # noqa: E402
 from tcformer_mm.checkpoint.convert import unwrap_state_dict  # noqa: E402
-from tcformer_mm.utils.launch import run_converter  # noqa: E402
+from tcformer_mm.utils.launch import add_trust_argument, apply_trust, run_converter  # noqa: E402
 
 PROG = osp.basename(__file__)
 
@@ -51,7 +51,9 @@ def main(argv=None):
     parser.add_argument('--keep-others',
                         action='store_true',
                         help='copy non-backbone keys of an mmpose 0.x checkpoint unchanged')
+    add_trust_argument(parser)
     args = parser.parse_args(argv)
+    apply_trust(args)
     run_converter(PROG, args.src, args.dst,
                   lambda ckpt: convert(ckpt, keep_others=args.keep_others, source=args.src))
 

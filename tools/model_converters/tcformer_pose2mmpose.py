@@ -23,7 +23,7 @@ sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..', '..')))
 
 from tcformer_mm.checkpoint.pose import check_released_pose_checkpoint  # noqa: E402
 from tcformer_mm.checkpoint.pose import tcformer_pose_convert  # noqa: E402
-from tcformer_mm.utils.launch import run_converter  # noqa: E402
+from tcformer_mm.utils.launch import add_trust_argument, apply_trust, run_converter  # noqa: E402
 
 PROG = osp.basename(__file__)
 
@@ -39,7 +39,9 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('src', help='released checkpoint')
     parser.add_argument('dst', help='output path')
+    add_trust_argument(parser)
     args = parser.parse_args(argv)
+    apply_trust(args)
     run_converter(PROG, args.src, args.dst, lambda ckpt: convert(ckpt, source=args.src))
 
 

@@ -33,8 +33,9 @@ from mmengine.registry import MODELS, init_default_scope
 from tcformer_mm.checkpoint import load_checkpoint_file
 from tcformer_mm.checkpoint.convert import (check_tcformer_checkpoint, load_converted_state_dict,
                                             mismatch_summary, tcformer_convert)
+from tcformer_mm.engine.non_finite_hook import check_finite_weights
 from tcformer_mm.models import TCFormer
-from tcformer_mm.utils.launch import add_size_argument, load_config
+from tcformer_mm.utils.launch import add_size_argument, add_trust_argument, apply_trust, load_config
 from tcformer_mm.visualization import stage_tokens, token_pictures
 
 PROG = osp.basename(__file__)
@@ -56,7 +57,9 @@ def parse_args(argv=None):
                         nargs='+',
                         action=DictAction,
                         help='override config settings, key=value')
+    add_trust_argument(parser)
     args = parser.parse_args(argv)
+    apply_trust(args)
     if len(args.paths) > 2:
         parser.error(f'expected [CHECKPOINT] IMAGE after the config, got {len(args.paths)} paths')
     if args.shape is not None and min(args.shape) <= 0:
@@ -152,6 +155,7 @@ def build_backbone(cfg: Config, checkpoint=None, device='cpu') -> TCFormer:
         if problem is not None:
             raise ValueError(f'{checkpoint} does not fit the backbone of the config: {problem}')
         load_converted_state_dict(backbone, state_dict, source=checkpoint)
+        check_finite_weights(backbone, checkpoint)
     return backbone.to(device).eval()
 
 

@@ -17,7 +17,11 @@ optim_wrapper = dict(optimizer=dict(type='AdamW', lr=5e-4, betas=(0.9, 0.999), w
 default_hooks = dict(checkpoint=dict(save_best='coco-wholebody/AP', rule='greater'))
 # `load_from` and tools/test.py also take the released whole-body checkpoints (mmpose 0.x
 # layout: keypoint_head.*, backbone patch_embed1.projection.*).
-custom_hooks = [dict(type='SyncBuffersHook'), dict(type='ReleasedCheckpointHook')]
+custom_hooks = [
+    dict(type='SyncBuffersHook'),
+    dict(type='ReleasedCheckpointHook'),
+    dict(type='NonFiniteCheckHook')
+]
 
 # The heatmaps decode with the dataset's codec.
 model = dict(head=dict(decoder=_base_.codec))

@@ -12,6 +12,7 @@ optim_wrapper = dict(type='OptimWrapper',
 
 default_hooks = dict(logger=dict(type='LoggerHook', interval=10),
                      checkpoint=dict(type='CheckpointHook', by_epoch=False, max_keep_ckpts=1))
+custom_hooks = [dict(type='NonFiniteCheckHook')]
 log_processor = dict(by_epoch=False)
 randomness = dict(seed=0)
 auto_scale_lr = dict(enable=False, base_batch_size=4)

@@ -106,6 +106,7 @@ param_scheduler = []
 auto_scale_lr = dict(base_batch_size=256)
 
 # runtime
+custom_hooks = [dict(type='NonFiniteCheckHook')]
 default_hooks = dict(timer=dict(type='IterTimerHook'),
                      logger=dict(type='LoggerHook', interval=50),
                      param_scheduler=dict(type='ParamSchedulerHook'),

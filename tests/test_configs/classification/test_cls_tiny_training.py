@@ -3,7 +3,7 @@ import json
 import re
 
 import pytest
-from conftest import data_root_options, free_port, run_script, run_tool
+from conftest import assert_loads_without_trust, data_root_options, free_port, run_script, run_tool
 from helpers.classification import TINY_CONFIG
 
 NO_WORKERS = [
@@ -39,6 +39,7 @@ def test_loss_falls_and_accuracy_beats_chance(trained):
     [accuracy] = [s['accuracy/top1'] for s in logs if 'accuracy/top1' in s]
     assert accuracy > 25.0 + 15.0, f'top-1 {accuracy} on 4 balanced classes'
     assert (trained / 'epoch_4.pth').exists()
+    assert_loads_without_trust(trained)
 
 
 def test_tools_test_evaluates_the_checkpoint(trained, tiny_data):

@@ -4,7 +4,7 @@ import json
 import re
 
 import pytest
-from conftest import data_root_options, run_script, run_tool
+from conftest import assert_loads_without_trust, data_root_options, run_script, run_tool
 from helpers.detection import TINY_MASK_RCNN, TINY_RETINANET
 
 NO_WORKERS = [
@@ -61,6 +61,7 @@ def test_retinanet_learns(trained_retinanet):
     # Box AP of the real CocoMetric on the 32 validation images, after a few dozen iterations
     # from scratch: clearly above zero.
     assert metrics['coco/bbox_mAP_50'] > 0.02 and metrics['coco/bbox_mAP'] > 0.0, metrics
+    assert_loads_without_trust(trained_retinanet)
 
 
 def test_mask_rcnn_learns(trained_mask_rcnn):
@@ -72,6 +73,7 @@ def test_mask_rcnn_learns(trained_mask_rcnn):
         assert last < first, (key, first, last)
     [metrics] = [s for s in logs if 'coco/bbox_mAP' in s]
     assert metrics['coco/bbox_mAP'] > 0.05 and metrics['coco/segm_mAP'] > 0.05, metrics
+    assert_loads_without_trust(trained_mask_rcnn)
 
 
 def test_tools_test_evaluates_the_checkpoint(trained_mask_rcnn, tiny_data):

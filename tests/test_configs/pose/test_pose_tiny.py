@@ -7,7 +7,7 @@ import re
 import numpy as np
 import pytest
 import torch
-from conftest import run_tool
+from conftest import assert_loads_without_trust, run_tool
 from helpers.pose import ROOT, TINY, released_layout, scalars, tiny_options
 
 
@@ -47,6 +47,7 @@ def test_wholebody_trains_and_evaluates(wholebody):
     for key in ('AP', 'AP .5', 'AP .75', 'AR', 'AR .5'):
         assert 0.0 <= metrics[f'coco-wholebody/{key}'] <= 1.0
     assert (work_dir / 'epoch_1.pth').exists()
+    assert_loads_without_trust(work_dir)
 
 
 def test_tools_test_evaluates_a_released_layout_checkpoint(wholebody, tiny_data, tmp_path):
@@ -112,6 +113,7 @@ def test_rle_trains_and_evaluates(tiny_data, tmp_path):
     assert_loss_falls(losses, 12)
     for key in ('coco/AP', 'coco/AP .5', 'coco/AR'):
         assert 0.0 <= metrics[key] <= 1.0
+    assert_loads_without_trust(tmp_path)
 
 
 def test_wflw_trains_and_evaluates(tiny_data, tmp_path):
@@ -119,3 +121,4 @@ def test_wflw_trains_and_evaluates(tiny_data, tmp_path):
     losses, metrics = train('wflw', tiny_data, tmp_path, 'train_dataloader.dataset.indices=96')
     assert_loss_falls(losses, 12)
     assert 0.0 < metrics['NME'] < 10.0, metrics
+    assert_loads_without_trust(tmp_path)

@@ -3,7 +3,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import data_root_options, run_script, run_tool
+from conftest import assert_loads_without_trust, data_root_options, run_script, run_tool
 from helpers.segmentation import TINY_FPN, TINY_MASK2FORMER, ade_val_labels, constant_predictor_miou
 
 NO_WORKERS = [
@@ -54,11 +54,13 @@ def test_semantic_fpn_learns(trained_fpn, chance):
     work_dir, losses, miou = trained_fpn
     _assert_learned(losses, miou, chance, iters=40, margin=10)
     assert (work_dir / 'iter_40.pth').exists()
+    assert_loads_without_trust(work_dir)
 
 
 def test_mask2former_learns(tiny_data, tmp_path, chance):
     losses, miou = train(TINY_MASK2FORMER, tiny_data, tmp_path)
     _assert_learned(losses, miou, chance, iters=60, margin=10)
+    assert_loads_without_trust(tmp_path)
 
 
 def test_inferencers_segment_an_image(trained_fpn, tiny_data):

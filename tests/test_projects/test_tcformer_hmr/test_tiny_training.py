@@ -2,7 +2,7 @@ import re
 
 import numpy as np
 import torch
-from conftest import free_port, run_tool
+from conftest import assert_loads_without_trust, free_port, run_tool
 from mmpose.evaluation.functional import keypoint_mpjpe
 
 from projects.tcformer_hmr.tcformer_hmr import HMRHead
@@ -61,6 +61,7 @@ def test_tiny_training_beats_the_mean_pose(tmp_path):
 
     # tools/test.py on the last checkpoint gives the last validation's errors.
     work = tmp_path / 'work'
+    assert_loads_without_trust(work)
     checkpoint = (work / 'last_checkpoint').read_text().strip()
     result = run_tool([
         'tools/test.py', TINY_CONFIG, checkpoint, '--work-dir',

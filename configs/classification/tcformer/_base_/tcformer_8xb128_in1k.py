@@ -46,4 +46,4 @@ train_cfg = dict(by_epoch=True, max_epochs=300, val_interval=1)
 auto_scale_lr = dict(base_batch_size=1024)
 
 # `load_from` (and tools/test.py) also take the released classification checkpoints.
-custom_hooks = [dict(type='ReleasedCheckpointHook')]
+custom_hooks = [dict(type='ReleasedCheckpointHook'), dict(type='NonFiniteCheckHook')]

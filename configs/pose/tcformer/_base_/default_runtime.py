@@ -3,6 +3,8 @@
 # 210 epochs with a 500-iteration warm-up and steps at 170 and 200, validation every 10 epochs.
 _base_ = ['mmpose::_base_/default_runtime.py']
 custom_imports = dict(imports=['tcformer_mm'], allow_failed_imports=False)
+# mmpose's SyncBuffersHook, and a stop at NaN / Inf weights or losses.
+custom_hooks = [dict(type='SyncBuffersHook'), dict(type='NonFiniteCheckHook')]
 
 # runtime
 train_cfg = dict(max_epochs=210, val_interval=10)

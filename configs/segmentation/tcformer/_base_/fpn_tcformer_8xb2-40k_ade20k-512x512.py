@@ -51,4 +51,5 @@ default_hooks = dict(timer=dict(type='IterTimerHook'),
                                      save_best='mIoU'),
                      sampler_seed=dict(type='DistSamplerSeedHook'),
                      visualization=dict(type='SegVisualizationHook'))
+custom_hooks = [dict(type='NonFiniteCheckHook')]
 auto_scale_lr = dict(enable=False, base_batch_size=16)

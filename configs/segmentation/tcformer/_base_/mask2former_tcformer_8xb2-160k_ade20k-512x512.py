@@ -32,3 +32,6 @@ model = dict(
                 cr_projection=False,
                 # What mmdet's Mask2FormerHead checks against num_transformer_feat_level.
                 layer_cfg=dict(self_attn_cfg=dict(num_levels=3))))))
+
+# A stop at NaN / Inf weights or losses.
+custom_hooks = [dict(type='NonFiniteCheckHook')]
