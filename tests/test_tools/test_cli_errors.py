@@ -1,6 +1,8 @@
 """Bad input to tools/train.py, tools/test.py and the dist launchers ends with one line naming
 the problem (no traceback), and what looks like an error but is not one gets a plain
 message."""
+import sys
+
 import pytest
 import torch
 from conftest import ROOT, run_tool
@@ -202,3 +204,22 @@ def test_slurm_scripts_compose_srun(tmp_path):
     args = (tmp_path / 'args').read_text().split()
     assert args[-6].endswith('tools/test.py')
     assert args[-5:] == [CONFIG, 'ckpt.pth', '--launcher=slurm', '--out', 'r.pkl']
+
+
+def test_full_disk_leaves_no_checkpoint(files):
+    """A file-size limit (as a full quota) below the checkpoint's size: one line with the size,
+    and no truncated epoch_1.pth for a later --resume to pick."""
+    work_dir = files['dir'] / 'full'
+    train = ' '.join(
+        run_train_py('train_cfg.max_epochs=1', 'train_cfg.val_interval=5')(files)[1:]).replace(
+            f'{files["dir"]}/w', str(work_dir))
+    result = run_tool(
+        ['bash', '-c', f"ulimit -f 20000; trap '' XFSZ; exec {sys.executable} tools/train.py "
+         f'{train}'],
+        check=False)
+    assert result.returncode == 2, result.stderr[-3000:]
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith(f'tools/train.py: error: cannot write the checkpoint {work_dir}/'
+                           'epoch_1.pth: File too large (it needs '), last
+    assert 'nothing was written under that name' in last
+    assert not list(work_dir.glob('*.pth')) and not list(work_dir.glob('.*.tmp'))

@@ -7,6 +7,8 @@ _base_ = [
     './_base_/mask-rcnn_tcformerv2_mta.py',
     'mmdet::common/ms-poly_3x_coco-instance.py',
 ]
+# mmdet's 3x recipe brings its own runtime: the stop at NaN / Inf weights or losses again.
+custom_hooks = [dict(type='NonFiniteCheckHook')]
 
 model = dict(
     backbone=dict(arch='v2-small',

@@ -3,6 +3,8 @@
 # trained from scratch. The configs add the neck and the decode head.
 _base_ = ['mmseg::_base_/default_runtime.py', './tiny-ade_96px.py']
 custom_imports = dict(imports=['tcformer_mm'], allow_failed_imports=False)
+# A stop at NaN / Inf weights or losses.
+custom_hooks = [dict(type='NonFiniteCheckHook')]
 
 model = dict(type='EncoderDecoder',
              data_preprocessor={{_base_.data_preprocessor}},
