@@ -5,8 +5,7 @@ import pytest
 from conftest import ROOT
 from mmengine.config import Config
 
-CONFIGS = sorted(p for folder in ('configs', 'projects')
-                 for p in (ROOT / folder).rglob('*.py')
+CONFIGS = sorted(p for folder in ('configs', 'projects') for p in (ROOT / folder).rglob('*.py')
                  if '_base_' not in p.parts and 'configs' in p.relative_to(ROOT).parts[:3])
 
 

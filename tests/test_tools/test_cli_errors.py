@@ -210,13 +210,10 @@ def test_full_disk_leaves_no_checkpoint(files):
     """A file-size limit (as a full quota) below the checkpoint's size: one line with the size,
     and no truncated epoch_1.pth for a later --resume to pick."""
     work_dir = files['dir'] / 'full'
-    train = ' '.join(
-        run_train_py('train_cfg.max_epochs=1', 'train_cfg.val_interval=5')(files)[1:]).replace(
-            f'{files["dir"]}/w', str(work_dir))
-    result = run_tool(
-        ['bash', '-c', f"ulimit -f 20000; trap '' XFSZ; exec {sys.executable} tools/train.py "
-         f'{train}'],
-        check=False)
+    options = run_train_py('train_cfg.max_epochs=1', 'train_cfg.val_interval=5')(files)[1:]
+    command = ' '.join(str(work_dir) if o == f'{files["dir"]}/w' else o for o in options)
+    script = f"ulimit -f 20000; trap '' XFSZ; exec {sys.executable} tools/train.py {command}"
+    result = run_tool(['bash', '-c', script], check=False)
     assert result.returncode == 2, result.stderr[-3000:]
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith(f'tools/train.py: error: cannot write the checkpoint {work_dir}/'
