@@ -142,6 +142,8 @@ def runner_config(args):
     cfg = load_config(args.config, args.cfg_options)
     cfg.launcher = args.launcher
     set_work_dir(cfg, args.config, args.work_dir)
+    from tcformer_mm.datasets import install_data_checks  # a bad data file names itself
+    install_data_checks()
     return cfg
 
 
