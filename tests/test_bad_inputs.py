@@ -1,9 +1,13 @@
 """Bad input to the library gets an error that names the argument, what was expected and what
 was found (the tools' cases are in tests/test_tools/test_cli_errors.py)."""
+from contextlib import ExitStack
+from unittest import mock
+
 import pytest
 import torch
 
-from tcformer_mm.models import MTA, TCFormer
+from tcformer_mm.models import MTA, MTAPixelDecoder, TCFormer
+from tcformer_mm.models.backbones import tcformer as tcformer_module
 from tcformer_mm.ops import TokenSet
 from tcformer_mm.ops.clustering import build_clustering
 
@@ -21,6 +25,33 @@ def forward(x, **kwargs):
 
 def mta(**kwargs):
     return MTA([64, 128, 320, 512], 32, num_outs=4, **kwargs)
+
+
+def huge_forward(arch='v1-light', batch=1, available=8 * 2**30, train=False, **kwargs):
+    """The forward of an 8192x8192 input, which the memory check must refuse before anything
+    large is allocated: the images are never written (``torch.empty``, the batch an expanded
+    view) and the forward after the checks is replaced by an error. Gradients only when
+    ``train``. ``available`` fakes the free memory (bytes); None keeps the machine's."""
+    model = TCFormer(arch=arch, **kwargs).train(train)
+    x = torch.empty(1, 3, 8192, 8192).expand(batch, -1, -1, -1)
+    with ExitStack() as stack:
+        stack.enter_context(torch.set_grad_enabled(train))
+        stack.enter_context(
+            mock.patch.object(TCFormer, '_forward', side_effect=AssertionError('forward started')))
+        if available is not None:
+            stack.enter_context(
+                mock.patch.object(tcformer_module, 'available_memory', return_value=available))
+        return model(x)
+
+
+def custom_arch(**changes):
+    arch = dict(embed_dims=[64, 128, 320, 512],
+                depths=[1, 1, 1, 1],
+                num_heads=[1, 2, 5, 8],
+                mlp_ratios=[8, 8, 4, 4],
+                sr_ratios=[8, 4, 2, 1],
+                num_parts=[1, 1, 1])
+    return TCFormer(arch={**arch, **changes})
 
 
 def mta_forward(in_channels):
@@ -84,6 +115,41 @@ CASES = [
      "inputs must be TokenSets; build the backbone with output_format='tokens'"),
     ('MTA too few levels', lambda: mta()
      (forward(IMAGE)[:3]), ValueError, r'expected 4 token sets \(in_channels\), got 3'),
+    ('v1-light 8192x8192, 8 GiB free', lambda: huge_forward(), ValueError,
+     r'TCFormer \(v1-light\): an input of 8192x8192 \(batch 1\) needs about 29.6 GiB at its '
+     r'peak \(at least 16.0 GiB for the stage-1 MLP activations, 4194304 tokens x 512 channels '
+     r'.* more than the 8.0 GiB available on cpu; use a smaller input or batch \(at most about '
+     r'\d+x\d+ fits'),
+    ('v1-light 8192x8192 on a 24 GB machine', lambda: huge_forward(available=22 * 2**30),
+     ValueError, r'needs about 29.6 GiB at its peak .* more than the 22.0 GiB available'),
+    ('v1 8192x8192 training with attention dropout',
+     lambda: huge_forward('v1', train=True, attn_drop_rate=0.1), ValueError,
+     r'TCFormer \(v1\): an input of 8192x8192 \(batch 1\) needs about 3.0 TiB at its peak '
+     r'\(at least 2.0 TiB for the stage-1 attention scores, 4194304 x 65536 x 1 head'),
+    ('v2-small 8192x8192 batch 1024, free memory of this machine',
+     lambda: huge_forward('v2-small', batch=1024, available=None), ValueError,
+     r'TCFormer \(v2-small\): an input of 8192x8192 \(batch 1024\) needs about 29.6 TiB'),
+    ('empty out_indices', lambda: backbone(out_indices=()), ValueError,
+     r'out_indices selects no stage: expected at least one of 0-3, got \(\)'),
+    ('custom arch with zero heads', lambda: custom_arch(num_heads=[1, 2, 0, 8]), ValueError,
+     'num_heads of stage 3 must be a positive integer dividing its embed_dims 320, got 0'),
+    ('custom arch heads not dividing', lambda: custom_arch(num_heads=[1, 3, 5, 8]), ValueError,
+     'num_heads of stage 2 must be a positive integer dividing its embed_dims 128, got 3'),
+    ('MTA empty out_indices', lambda: mta(out_indices=()), ValueError,
+     r'out_indices selects no output level: expected at least one index in \[0, 4\) '
+     r'\(or None for all\), got \(\)'),
+    ('MTA no outputs', lambda: MTA([64, 128, 320, 512], 32, num_outs=0), ValueError,
+     'num_outs must be a positive integer .*got 0'),
+    ('MTA heads not dividing', lambda: mta(num_heads=5), ValueError,
+     r'num_heads of level 0 must be a positive integer dividing out_channels 32 '
+     r'\(one of \[1, 2, 4, 8, 16, 32\]\), got 5'),
+    ('MTA zero heads', lambda: mta(num_heads=0), ValueError,
+     'num_heads of level 0 must be a positive integer dividing out_channels 32 .* got 0'),
+    ('MTA heads of one level', lambda: mta(num_heads=[4, 4, 3, 4]), ValueError,
+     'num_heads of level 2 must be .* got 3'),
+    ('MTAPixelDecoder no memories',
+     lambda: MTAPixelDecoder([64, 128, 320, 512], 32, 32, num_outs=0), ValueError,
+     r'num_outs must lie in \[1, 3\] .* got 0'),
     ('TokenSet without batch', lambda: TokenSet.from_grid(torch.rand(16, 8), (4, 4)), ValueError,
      r'x must have shape \(B, H\*W, C\)'),
 ]

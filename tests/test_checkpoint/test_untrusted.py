@@ -2,12 +2,12 @@
 unless the user opts in (``--trust-checkpoint`` / ``TCFORMER_TRUST_CHECKPOINTS=1``)."""
 import functools
 import http.server
-import os
 import threading
 
 import pytest
 import torch
 from conftest import data_root_options, run_tool
+from helpers.checkpoints import write_evil
 from mmengine.runner import load_checkpoint
 from mmengine.runner.checkpoint import CheckpointLoader
 
@@ -17,24 +17,6 @@ from tcformer_mm.models import TCFormer
 
 CONFIG = 'configs/tiny/tcformerv2-tiny_1xb16_tiny-cls.py'
 POSE_CONFIG = 'configs/tiny/td-hm_tcformerv2-t-crmta_1xb8_tiny-coco-wholebody-96x72.py'
-
-
-class RunsCommand:
-    """Unpickles as ``os.system(command)``."""
-
-    def __init__(self, command):
-        self.command = command
-
-    def __reduce__(self):
-        return os.system, (self.command, )
-
-
-def write_evil(path, marker, legacy=False):
-    """A checkpoint that looks like weights and touches ``marker`` when unpickled in full."""
-    torch.save(dict(state_dict={'w': torch.ones(2)},
-                    meta=dict(note=RunsCommand(f'touch {marker}'))),
-               path,
-               _use_new_zipfile_serialization=not legacy)
 
 
 @pytest.fixture

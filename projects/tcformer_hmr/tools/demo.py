@@ -6,7 +6,9 @@ Usage (from the repository root)::
         [--center X Y --scale S] [--out OUT.png]
 
 The person box is ``--center`` / ``--scale`` (box size / 200, SPIN's convention); by default
-the whole image. Without a checkpoint (``none``) the model keeps its initial weights.
+the whole image. Without a checkpoint (``none``) the model keeps its initial weights. A missing
+file (config, checkpoint, image, SMPL model files) or a bad value ends the program with one line
+``demo.py: error: ...`` and exit status 2 (``TCFORMER_TRACEBACK=1`` shows the traceback).
 """
 import argparse
 import os
@@ -16,11 +18,13 @@ import sys
 import cv2
 import numpy as np
 import torch
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
+
+from tcformer_mm.utils import launch  # noqa: E402
 
 
 def parse_args():
@@ -32,7 +36,10 @@ def parse_args():
     parser.add_argument('--scale', type=float, help='box size / 200')
     parser.add_argument('--out', default='mesh_demo.png')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='key=value overrides')
-    return parser.parse_args()
+    launch.add_trust_argument(parser)
+    args = parser.parse_args()
+    launch.apply_trust(args)
+    return args
 
 
 def main():
@@ -42,9 +49,7 @@ def main():
     from mmengine.runner import load_checkpoint
     from mmengine.utils import import_modules_from_strings
 
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = launch.load_config(args.config, args.cfg_options)
     import_modules_from_strings(**cfg.custom_imports)
     init_default_scope(cfg.default_scope)
     from mmpose.registry import MODELS
@@ -89,4 +94,4 @@ def main():
 
 
 if __name__ == '__main__':
-    main()
+    launch.run_cli(main, 'demo.py')

@@ -18,6 +18,7 @@ import argparse
 import os
 import os.path as osp
 import pickle
+import sys
 
 import numpy as np
 
@@ -274,4 +275,7 @@ def main():
 
 
 if __name__ == '__main__':
-    main()
+    # The repository root, for the launcher's one-line errors (an unwritable --out).
+    sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))))
+    from tcformer_mm.utils.launch import run_cli
+    run_cli(main, 'make_synthetic_smpl.py')

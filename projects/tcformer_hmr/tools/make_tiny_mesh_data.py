@@ -33,6 +33,7 @@ if ROOT not in sys.path:
 
 from projects.tcformer_hmr.tcformer_hmr.body_model import SMPLBodyModel  # noqa: E402
 from projects.tcformer_hmr.tcformer_hmr.constants import J24_LIMBS  # noqa: E402
+from tcformer_mm.utils.launch import run_cli  # noqa: E402
 
 
 def _load_synthetic_smpl():
@@ -159,4 +160,4 @@ def main():
 
 
 if __name__ == '__main__':
-    main()
+    run_cli(main, 'make_tiny_mesh_data.py')

@@ -13,9 +13,11 @@ from mmengine.runner.checkpoint import CheckpointLoader
 from tcformer_mm.checkpoint.convert import load_converted_state_dict, tcformer_convert
 from tcformer_mm.ops import TokenMapPairs, TokenSet, token2map, token_map_pairs
 from tcformer_mm.ops.clustering import ClusteringMethod
+from tcformer_mm.ops.clustering.distance import DEFAULT_BLOCK_BYTES
 from tcformer_mm.registry import register_module
 from ..layers import CTM, GridBlock, OverlapPatchEmbed, TCBlock
 from ..weight_init import released_init
+from .memory_check import available_memory, check_memory
 
 #: Settings shared by every preset (supplement Table S1): channels, heads, MLP expansion and
 #: key/value reduction ratios of stages 1-4.
@@ -145,6 +147,9 @@ class TCFormer(BaseModule):
 
         if isinstance(out_indices, int):
             out_indices = [out_indices]
+        if len(out_indices) == 0:
+            raise ValueError(f'TCFormer: out_indices selects no stage: expected at least one '
+                             f'of 0-3, got {out_indices!r}.')
         for i in out_indices:
             if not -self.num_stages <= i < self.num_stages:
                 raise ValueError(f'Invalid out_indices {i}: TCFormer has {self.num_stages} '
@@ -156,6 +161,7 @@ class TCFormer(BaseModule):
         self.output_format = output_format
         self.frozen_stages = frozen_stages
         self.with_cp = with_cp
+        self.attn_drop_rate = attn_drop_rate
         self.clustering_cfg = copy.deepcopy(clustering)
         self.use_ctm = use_ctm
         if isinstance(in_channels, bool) or not isinstance(in_channels, int) or in_channels < 1:
@@ -227,10 +233,13 @@ class TCFormer(BaseModule):
             k: cls._check_list(k, arch[k], 3 if k == 'num_parts' else cls.num_stages)
             for k in cls.essential_keys
         }
-        for dims, heads in zip(settings['embed_dims'], settings['num_heads']):
-            if dims % heads != 0:
-                raise ValueError(f'Custom arch: embed_dims {settings["embed_dims"]} must be '
-                                 f'divisible by num_heads {settings["num_heads"]}.')
+        for i, (dims, heads) in enumerate(zip(settings['embed_dims'], settings['num_heads'])):
+            if (isinstance(heads, bool) or not isinstance(heads, int) or heads < 1
+                    or dims % heads != 0):
+                raise ValueError(f'Custom arch: num_heads of stage {i + 1} must be a positive '
+                                 f'integer dividing its embed_dims {dims}, got {heads!r} '
+                                 f'(embed_dims {settings["embed_dims"]}, num_heads '
+                                 f'{settings["num_heads"]}).')
         return settings
 
     @staticmethod
@@ -384,6 +393,8 @@ class TCFormer(BaseModule):
             raise ValueError(f'TCFormer ({self.arch_name}): input size {h}x{w} is too small: '
                              f'{problem}. The smallest input this model takes is '
                              f'{self.min_input_size}x{self.min_input_size}.')
+        if not torch.compiler.is_compiling():
+            self._check_memory(x)
         if self.compile_cfg is not None:
             return _compiled_forward(**self.compile_cfg)(self, x)
         return self._forward(x)
@@ -435,6 +446,43 @@ class TCFormer(BaseModule):
             raise TypeError(f'TCFormer: images are {x.dtype} but the weights are '
                             f'{weight.dtype}; convert them (x.to({weight.dtype})) or run '
                             'under autocast.')
+
+    def _check_memory(self, x: torch.Tensor) -> None:
+        """Refuse an input whose activations cannot fit, before allocating them: a lower bound
+        of the forward's peak memory from the shapes (``memory_check.py``) against the memory
+        the device has left. No device synchronisation."""
+        available = available_memory(x.device)
+        if available is None:
+            return
+        kind = x.device.type
+        autocast = torch.is_autocast_enabled(kind)
+        element_size = torch.get_autocast_dtype(kind).itemsize if autocast else x.element_size()
+        # A stage keeps its activations for the backward pass when gradients flow through it
+        # (from the images or its own parameters) and its blocks are not checkpointed.
+        records = torch.is_grad_enabled() and not (self.with_cp and self.training)
+        flows = x.requires_grad
+        keeps_graph = []
+        for i in range(self.num_stages):
+            blocks = getattr(self, f'block{i + 1}')
+            flows = flows or any(p.requires_grad for p in blocks.parameters())
+            keeps_graph.append(records and flows)
+        clustering = getattr(self, 'ctm1', None)
+        check_memory(
+            f'TCFormer ({self.arch_name})',
+            self.arch_settings,
+            tuple(x.shape),
+            available,
+            x.device,
+            image_bytes=x.element_size(),
+            element_size=element_size,
+            out_indices=self.out_indices,
+            use_ctm=self.use_ctm,
+            keeps_graph=keeps_graph,
+            # SDPA's fused kernels never hold the score matrix; the CPU's math path,
+            # taken for attention dropout, does.
+            materialised_scores=(self.training and self.attn_drop_rate > 0 and kind != 'cuda'),
+            max_block_bytes=getattr(clustering and clustering.clustering, 'max_block_bytes',
+                                    DEFAULT_BLOCK_BYTES))
 
     def _forward_grid_stages(self, tokens: TokenSet, outs: list) -> tuple:
         """Stages 2-4 without CTM: strided patch embeddings and grid blocks (PVTv2)."""

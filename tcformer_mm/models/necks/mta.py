@@ -27,6 +27,14 @@ def _per_level(value, num_levels: int, name: str) -> list:
     return [value] * num_levels
 
 
+def _check_heads(heads, channels: int, level: int) -> None:
+    """A merge block's head count must be a positive integer that divides its channels."""
+    if isinstance(heads, bool) or not isinstance(heads, int) or heads < 1 or channels % heads:
+        divisors = [d for d in range(1, channels + 1) if channels % d == 0]
+        raise ValueError(f'MTA: num_heads of level {level} must be a positive integer dividing '
+                         f'out_channels {channels} (one of {divisors}), got {heads!r}')
+
+
 @register_module()
 class MTA(BaseModule):
     """Multi-stage Token Aggregation (TPAMI sections 3.1.3 and 3.2.2, CVPR section 3.4).
@@ -128,6 +136,9 @@ class MTA(BaseModule):
         if output_format not in OUTPUT_FORMATS:
             raise ValueError(f'MTA: output_format must be one of {OUTPUT_FORMATS}, got '
                              f'{output_format!r}')
+        if isinstance(num_outs, bool) or not isinstance(num_outs, int) or num_outs < 1:
+            raise ValueError(f'MTA: num_outs must be a positive integer (the number of output '
+                             f'levels), got {num_outs!r}')
         self.in_channels = list(in_channels)
         self.out_channels = out_channels
         self.num_ins = len(in_channels)
@@ -147,9 +158,10 @@ class MTA(BaseModule):
                                  f'{start_level}..{self.num_ins - 1}')
         else:
             self.backbone_end_level = end_level + 1
-            if not (end_level < self.num_ins and num_outs == end_level - start_level + 1):
-                raise ValueError(f'MTA: end_level {end_level} needs end_level < {self.num_ins} '
-                                 f'and num_outs == end_level - start_level + 1')
+            if not (start_level <= end_level < self.num_ins
+                    and num_outs == end_level - start_level + 1):
+                raise ValueError(f'MTA: end_level {end_level} needs start_level <= end_level < '
+                                 f'{self.num_ins} and num_outs == end_level - start_level + 1')
         self.start_level = start_level
         self.end_level = end_level
 
@@ -162,12 +174,17 @@ class MTA(BaseModule):
         self.add_extra_convs = add_extra_convs
         if out_indices is not None:
             out_indices = tuple(out_indices)
+            if not out_indices:
+                raise ValueError(f'MTA: out_indices selects no output level: expected at least '
+                                 f'one index in [0, {num_outs}) (or None for all), got ()')
             if not all(0 <= i < num_outs for i in out_indices):
                 raise ValueError(f'MTA: out_indices {out_indices} must lie in [0, {num_outs})')
         self.out_indices = out_indices
 
         levels = range(self.start_level, self.backbone_end_level)
         heads = _per_level(num_heads, self.num_ins, 'num_heads')
+        for i in levels[:-1]:  # the levels with a merge block
+            _check_heads(heads[i], out_channels, i)
         mlp_ratios = _per_level(mlp_ratios, self.num_ins, 'mlp_ratios')
         sr_ratios = _per_level(sr_ratios, self.num_ins, 'sr_ratios')
         self.lateral_convs = nn.ModuleList(

@@ -66,7 +66,9 @@ def test_custom_arch_validation():
         TCFormer(dict(custom, patch_sizes=[7, 3, 3, 3]))
     with pytest.raises(ValueError, match="'depths' must be a list of 4"):
         TCFormer(dict(custom, depths=[1, 1, 1]))
-    with pytest.raises(ValueError, match='divisible'):
+    with pytest.raises(ValueError,
+                       match='num_heads of stage 1 must be a positive integer '
+                       'dividing its embed_dims 32, got 3'):
         TCFormer(dict(custom, num_heads=[3, 2, 5, 8]))
     with pytest.raises(ValueError, match='square'):
         TCFormer(dict(custom, num_parts=[8, 1, 1]))

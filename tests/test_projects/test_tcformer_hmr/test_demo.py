@@ -44,3 +44,44 @@ def test_demo_tool_writes_an_image(tmp_path):
     src = cv2.imread(str(data / 'images' / 'val_0000.png'))
     assert img.shape == src.shape
     assert (np.abs(img.astype(int) - src).sum(-1) > 0).mean() > 0.02
+
+
+def test_demo_tool_names_a_missing_smpl_file(tmp_path):
+    """A missing SMPL model file ends the demo with one line naming it, exit status 2, no
+    traceback (``tcformer_mm.utils.launch.run_cli``)."""
+    files = synthetic_files(tmp_path)
+    missing = tmp_path / 'nowhere' / 'SMPL_NEUTRAL.pkl'
+    result = run_tool([
+        'projects/tcformer_hmr/tools/demo.py', TINY_CONFIG, 'none',
+        str(tmp_path / 'image.png'), '--cfg-options', f'model.body_model.model_path={missing}',
+        f'model.body_model.joint_regressor_extra={files["extra"]}',
+        f'model.body_model.joint_regressor_h36m={files["h36m"]}',
+        f'model.head.mean_params={files["mean_params"]}'
+    ],
+                      check=False)
+    assert result.returncode == 2, result.stderr[-3000:]
+    assert 'Traceback' not in result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith(f'demo.py: error: {missing} not found: expected the SMPL body model')
+
+
+def test_demo_refuses_a_checkpoint_that_runs_code(tmp_path):
+    """The demo loads its checkpoint with mmengine's ``load_checkpoint``, which tcformer_mm
+    makes refuse a pickle that would run a command."""
+    from helpers.checkpoints import write_evil
+    data = tmp_path / 'mesh'
+    load_tool('make_tiny_mesh_data').generate(str(data), num_train=2, num_val=1)
+    evil, marker = tmp_path / 'evil.pth', tmp_path / 'marker'
+    write_evil(evil, marker)
+    result = run_tool([
+        'projects/tcformer_hmr/tools/demo.py', TINY_CONFIG,
+        str(evil),
+        str(data / 'images' / 'val_0000.png'), '--out',
+        str(tmp_path / 'demo.png'), '--cfg-options', *tiny_options(data)
+    ],
+                      timeout=300,
+                      check=False)
+    assert result.returncode == 2, result.stderr[-3000:]
+    assert not marker.exists()
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith(f'demo.py: error: {evil} holds Python objects of posix.system')
