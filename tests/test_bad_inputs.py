@@ -45,13 +45,7 @@ def huge_forward(arch='v1-light', batch=1, available=8 * 2**30, train=False, **k
 
 
 def custom_arch(**changes):
-    arch = dict(embed_dims=[64, 128, 320, 512],
-                depths=[1, 1, 1, 1],
-                num_heads=[1, 2, 5, 8],
-                mlp_ratios=[8, 8, 4, 4],
-                sr_ratios=[8, 4, 2, 1],
-                num_parts=[1, 1, 1])
-    return TCFormer(arch={**arch, **changes})
+    return TCFormer(arch=dict(TCFormer.arch_zoo['v1-light'], depths=[1, 1, 1, 1], **changes))
 
 
 def mta_forward(in_channels):
