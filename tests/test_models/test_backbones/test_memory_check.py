@@ -41,7 +41,9 @@ def test_ordinary_sizes_pass(arch, size):
 
 def test_the_estimate_is_a_lower_bound_of_the_peak():
     """V1-Light inference at 512x512 in a fresh interpreter: the peak resident memory the
-    forward adds is above the estimate (less the images, allocated before)."""
+    forward adds is above the estimate (less the images, allocated before) times the factor the
+    check applies, so the check never refuses an input that fits. (How far above depends on the
+    allocator's history and the formulation: 1.5x to 20x were seen.)"""
     peak = run_script("""
 import json, torch
 from tcformer_mm.analysis.memory import peak_rss_kib, rss_kib
@@ -54,7 +56,7 @@ with torch.no_grad():
 print(json.dumps((peak_rss_kib() - before) * 1024))
 """)
     estimate = estimate_memory(settings('v1-light'), 1, 512, 512).bytes - 3 * 512 * 512 * 4
-    assert estimate < peak < 4 * estimate
+    assert PEAK_OVER_BOUND * estimate < peak
 
 
 @pytest.mark.parametrize('arch', ['v1-light', 'v2-small'])
