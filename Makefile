@@ -14,7 +14,7 @@ data: install
 demo: data
 	PYTHON=$(PYTHON) bash tools/quickstart.sh
 
-# Every task trained on the tiny sets, TCFormer beside a stock backbone (README: Does it learn?).
+# Every task trained on the tiny sets, TCFormer beside a stock backbone (docs/benchmarks.md: Does it learn?).
 bench-tiny: data
 	$(PYTHON) tools/analysis_tools/tiny_benchmark.py --data-root $(TINY_DATA)
 

@@ -31,7 +31,7 @@ def test_fp16_is_refused():
 
 
 def test_train_amp_on_cpu(tiny_data, tmp_path):
-    """The README's `tools/train.py CONFIG --amp`, one iteration, no GPU."""
+    """docs/tools.md's `tools/train.py CONFIG --amp`, one iteration, no GPU."""
     root = tiny_data / 'imagenet'
     result = run_tool([
         'tools/train.py', TCFORMER, '--amp', '--work-dir',

@@ -67,7 +67,7 @@ def test_dist_train_resume_test(tiny_data, tmp_path):
 
 def test_launcher_finds_the_environment(tiny_data, tmp_path):
     """Without PYTHON, and without the environment's python on PATH, dist_train.sh runs the
-    interpreter tools/install.sh installs into (the README's command as written)."""
+    interpreter tools/install.sh installs into (the command of docs/tools.md as written)."""
     result = run_tool([
         'tools/dist_train.sh', CONFIG, '1', '--work-dir',
         str(tmp_path), '--cfg-options', 'train_cfg.max_epochs=1',
