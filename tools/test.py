@@ -4,7 +4,6 @@ Same flags as ``mmdet/tools/test.py``.
 """
 import argparse
 import os.path as osp
-import sys
 
 from mmengine.config import ConfigDict
 from mmengine.registry import RUNNERS
@@ -15,7 +14,7 @@ from tcformer_mm.utils import launch
 
 # The repository root, so that a config's custom_imports can name `projects.<name>.<name>`
 # (tools/dist_train.sh sets PYTHONPATH for the same reason).
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+launch.add_repo_root_to_path(__file__)
 
 
 def parse_args():

@@ -4,8 +4,6 @@ Same flags as ``mmdet/tools/train.py``; run through ``tools/dist_train.sh`` or `
 several processes (on a machine without CUDA they use gloo).
 """
 import argparse
-import os.path as osp
-import sys
 
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
@@ -15,7 +13,7 @@ from tcformer_mm.utils import launch
 
 # The repository root, so that a config's custom_imports can name `projects.<name>.<name>`
 # (tools/dist_train.sh sets PYTHONPATH for the same reason).
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+launch.add_repo_root_to_path(__file__)
 
 
 def parse_args():

@@ -15,11 +15,10 @@ from typing import Callable, List, Optional, Sequence
 
 import torch
 
-PVTV2 = {
-    'pvtv2-b0': dict(embed_dims=32, num_layers=[2, 2, 2, 2]),
-    'pvtv2-b1': dict(embed_dims=64, num_layers=[2, 2, 2, 2]),
-    'pvtv2-b2': dict(embed_dims=64, num_layers=[3, 4, 6, 3]),
-}
+from tcformer_mm.utils import stock
+
+#: The PVTv2 variants of :mod:`tcformer_mm.utils.stock` by model name (``pvtv2-b0`` ...).
+PVTV2 = {f'pvtv2-{variant}': arch for variant, arch in stock.PVTV2.items()}
 NECKS = ('fpn', 'mta-sr', 'mta-pool', 'mta-cr')
 #: What a training step runs: ``forward`` (no gradient), ``backward`` (forward + backward) or
 #: ``train`` (forward + backward + an AdamW step).
@@ -73,8 +72,8 @@ def build_model(spec: str) -> torch.nn.Module:
         if hasattr(backbone, 'output_format'):
             backbone.output_format = 'maps' if neck == 'fpn' else 'tokens'
         in_channels = getattr(backbone, 'embed_dims', None)
-        if not isinstance(in_channels, (list, tuple)):  # PVTv2: 64 doubling to 8x, as B0-B2
-            in_channels = [in_channels * r for r in (1, 2, 5, 8)]
+        if not isinstance(in_channels, (list, tuple)):  # PVTv2: the first stage's width
+            in_channels = [in_channels * r for r in stock.PVTV2_WIDTH_RATIOS]
         model = torch.nn.Sequential(backbone, build_neck(neck, in_channels))
         model[1].init_weights()
         return model.eval()

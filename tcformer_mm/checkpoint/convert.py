@@ -14,7 +14,7 @@ handling only the mmpose 0.x patch-embedding rename is needed.
 """
 import re
 from collections import OrderedDict
-from typing import List, Mapping, Optional, Tuple
+from typing import List, Mapping, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
@@ -25,6 +25,8 @@ RENAMES = (('patch_embed1.projection.', 'patch_embed1.proj.'), )
 HEAD_PREFIX = 'head.'
 #: Keys every TCFormer backbone has, as named in error messages.
 BACKBONE_KEYS = ('patch_embed1.proj.weight', 'block1.0...', 'ctm1...')
+#: What DistributedDataParallel puts in front of every key of the model it wraps.
+DDP_PREFIX = 'module.'
 
 
 def unwrap_state_dict(checkpoint: Mapping) -> Mapping[str, torch.Tensor]:
@@ -33,6 +35,18 @@ def unwrap_state_dict(checkpoint: Mapping) -> Mapping[str, torch.Tensor]:
         if key in checkpoint and isinstance(checkpoint[key], Mapping):
             return checkpoint[key]
     return checkpoint
+
+
+def strip_module_prefix(state_dict: Mapping) -> Mapping:
+    """Return ``state_dict`` without the ``module.`` prefix of a DistributedDataParallel model.
+
+    A state dict saved from a wrapped model has the prefix on every key; one where only some
+    keys have it is not wrapped (``module`` is then the name of a submodule) and is returned
+    unchanged.
+    """
+    if state_dict and all(isinstance(k, str) and k.startswith(DDP_PREFIX) for k in state_dict):
+        return OrderedDict((k[len(DDP_PREFIX):], v) for k, v in state_dict.items())
+    return state_dict
 
 
 def tcformer_convert(checkpoint: Mapping,
@@ -52,10 +66,7 @@ def tcformer_convert(checkpoint: Mapping,
     Returns:
         OrderedDict: Backbone state dict with the keys of :class:`TCFormer`.
     """
-    state_dict = unwrap_state_dict(checkpoint)
-    # DistributedDataParallel wrappers save 'module.' in front of every key.
-    if state_dict and all(k.startswith('module.') for k in state_dict):
-        state_dict = OrderedDict((k[len('module.'):], v) for k, v in state_dict.items())
+    state_dict = strip_module_prefix(unwrap_state_dict(checkpoint))
     if prefix is None and any(k.startswith('backbone.') for k in state_dict):
         prefix = 'backbone.'
     converted = OrderedDict()
@@ -88,10 +99,7 @@ def checkpoint_state_dict(checkpoint, source: str = 'checkpoint') -> Mapping[str
     if not isinstance(state_dict, Mapping):
         raise TypeError(f'{source} holds a {type(state_dict).__name__}, not a checkpoint '
                         '(a dict of tensors)')
-    # DistributedDataParallel wrappers save 'module.' in front of every key.
-    if state_dict and all(str(k).startswith('module.') for k in state_dict):
-        return OrderedDict((k[len('module.'):], v) for k, v in state_dict.items())
-    return state_dict
+    return strip_module_prefix(state_dict)
 
 
 def has_tcformer_backbone(keys, prefix: str = '') -> bool:
@@ -174,8 +182,7 @@ def is_released_classifier(checkpoint: Mapping) -> bool:
     That is a (possibly ``{'model': ...}``-wrapped) state dict with the backbone keys at the
     top level (``patch_embed1.proj.weight``, no ``backbone.`` prefix).
     """
-    state_dict = unwrap_state_dict(checkpoint)
-    keys = [k[len('module.'):] if k.startswith('module.') else k for k in state_dict]
+    keys = list(strip_module_prefix(unwrap_state_dict(checkpoint)))
     return 'patch_embed1.proj.weight' in keys and not any(k.startswith('backbone.') for k in keys)
 
 
@@ -203,21 +210,24 @@ def tcformer_classifier_convert(checkpoint: Mapping) -> 'OrderedDict[str, torch.
 
 
 def _depths(keys) -> List[int]:
-    """Blocks per stage found in the keys ``block{s}.{j}.*``."""
+    """Blocks per stage found in the keys ``block{s}.{j}.*`` (or ``backbone.block{s}.{j}.*``)."""
     depths = [0, 0, 0, 0]
     for key in keys:
-        match = re.match(r'block([1-4])\.(\d+)\.', key)
+        match = re.match(r'(?:backbone\.)?block([1-4])\.(\d+)\.', key)
         if match:
             stage = int(match.group(1)) - 1
             depths[stage] = max(depths[stage], int(match.group(2)) + 1)
     return depths
 
 
-def _listing(title: str, items: List[str], limit: int = 20) -> str:
-    if not items:
-        return ''
-    more = f'\n    ... and {len(items) - limit} more' if len(items) > limit else ''
-    return f'\n  {title} ({len(items)}):\n    ' + '\n    '.join(items[:limit]) + more
+def _depth_mismatch(model: nn.Module,
+                    state_dict: Mapping[str, torch.Tensor]) -> Optional[Tuple[list, list]]:
+    """(checkpoint depths, model depths) where they differ, the usual cause of a mismatch (a
+    checkpoint of another arch); None where they agree or the checkpoint has no blocks."""
+    ckpt_depths, model_depths = _depths(state_dict), _depths(model.state_dict())
+    if ckpt_depths != model_depths and any(ckpt_depths):
+        return ckpt_depths, model_depths
+    return None
 
 
 def state_dict_mismatch(model: nn.Module,
@@ -231,8 +241,43 @@ def state_dict_mismatch(model: nn.Module,
     return missing, unexpected, mismatched
 
 
-def _first(items: List[str], limit: int = 3) -> str:
-    return ', '.join(items[:limit]) + (', ...' if len(items) > limit else '')
+def _examples(items: Sequence[str], limit: int) -> str:
+    more = f' and {len(items) - limit} more' if len(items) > limit else ''
+    return ', '.join(items[:limit]) + more
+
+
+def mismatch_report(missing: Sequence[str],
+                    unexpected: Sequence[str],
+                    mismatched: Sequence[Tuple[str, tuple, tuple]] = (),
+                    limit: int = 3,
+                    missing_label: str = 'missing keys') -> List[str]:
+    """How a state dict does not fit a model, one phrase per kind of mismatch: the wording of
+    every message of this package that says so.
+
+    Args:
+        missing (Sequence[str]): The model's keys that the state dict lacks.
+        unexpected (Sequence[str]): The state dict's keys that the model lacks.
+        mismatched (Sequence[tuple]): ``(key, checkpoint shape, model shape)`` of the keys
+            whose shapes differ. Defaults to none.
+        limit (int): Keys named per kind; the others are counted. Defaults to 3.
+        missing_label (str): What follows the number of missing keys. Defaults to
+            ``'missing keys'``.
+
+    Returns:
+        list[str]: E.g. ``['163 missing keys (block1.2.norm1.weight, block1.2.norm1.bias,
+        block1.2.attn.q.weight and 160 more)']`` for a V1-Light checkpoint and a V1; empty if
+        it fits.
+    """
+    report = []
+    if missing:
+        report.append(f'{len(missing)} {missing_label} ({_examples(missing, limit)})')
+    if unexpected:
+        report.append(f'{len(unexpected)} unexpected keys ({_examples(unexpected, limit)})')
+    if mismatched:
+        shapes = [f'{k}: {a} vs {b}' for k, a, b in mismatched]
+        report.append(f'{len(shapes)} shape mismatches, checkpoint vs model '
+                      f'({_examples(shapes, limit)})')
+    return report
 
 
 def mismatch_summary(model: nn.Module, state_dict: Mapping[str, torch.Tensor]) -> Optional[str]:
@@ -241,25 +286,12 @@ def mismatch_summary(model: nn.Module, state_dict: Mapping[str, torch.Tensor]) -
     The short form of the error of :func:`load_converted_state_dict`, for command-line tools;
     ``model`` may be a backbone or a whole model (``backbone.*`` keys).
     """
-    missing, unexpected, mismatched = state_dict_mismatch(model, state_dict)
-    problems = []
-    if missing:
-        problems.append(f'{len(missing)} missing keys ({_first(missing)})')
-    if unexpected:
-        problems.append(f'{len(unexpected)} unexpected keys ({_first(unexpected)})')
-    if mismatched:
-        shapes = [f'{k}: {a} vs {b}' for k, a, b in mismatched]
-        problems.append(f'{len(mismatched)} shape mismatches, checkpoint vs model '
-                        f'({_first(shapes, 1)})')
+    problems = mismatch_report(*state_dict_mismatch(model, state_dict))
     if not problems:
         return None
-
-    def depths(keys):
-        return _depths(k[len('backbone.'):] if k.startswith('backbone.') else k for k in keys)
-
-    ckpt_depths, model_depths = depths(state_dict), depths(model.state_dict())
-    if ckpt_depths != model_depths and any(ckpt_depths):
-        problems.append(f'depths {ckpt_depths} in the checkpoint, {model_depths} in the model: '
+    depths = _depth_mismatch(model, state_dict)
+    if depths is not None:
+        problems.append(f'depths {depths[0]} in the checkpoint, {depths[1]} in the model: '
                         'choose the matching arch')
     return '; '.join(problems)
 
@@ -278,16 +310,12 @@ def load_converted_state_dict(model: nn.Module,
         RuntimeError: If any key is missing, unexpected or of another shape; nothing is
             loaded then (no silent partial load).
     """
-    missing, unexpected, mismatched = state_dict_mismatch(model, state_dict)
-    if missing or unexpected or mismatched:
-        ckpt_depths, model_depths = _depths(state_dict), _depths(model.state_dict())
-        hint = ''
-        if ckpt_depths != model_depths:
-            hint = (f'\n  The checkpoint has depths {ckpt_depths}, the model {model_depths}: '
-                    'choose the matching arch.')
-        raise RuntimeError(f'{type(model).__name__}: {source} does not match the architecture.' +
-                           _listing('missing keys', missing) +
-                           _listing('unexpected keys', unexpected) +
-                           _listing('shape mismatches (checkpoint vs model)',
-                                    [f'{k}: {a} vs {b}' for k, a, b in mismatched]) + hint)
+    problems = mismatch_report(*state_dict_mismatch(model, state_dict))
+    if problems:
+        depths = _depth_mismatch(model, state_dict)
+        if depths is not None:
+            problems.append(f'The checkpoint has depths {depths[0]}, the model {depths[1]}: '
+                            'choose the matching arch.')
+        raise RuntimeError(f'{type(model).__name__}: {source} does not match the architecture:' +
+                           ''.join(f'\n  {p}' for p in problems))
     model.load_state_dict(state_dict, strict=True)

@@ -18,20 +18,13 @@ from typing import Mapping
 import torch
 
 from .convert import (checkpoint_state_dict, has_tcformer_backbone, key_prefixes,
-                      no_backbone_message, tcformer_convert, unwrap_state_dict)
+                      no_backbone_message, strip_module_prefix, tcformer_convert, unwrap_state_dict)
 
 #: mmpose 0.x prefix of the keypoint head, and the mmpose 1.x one.
 OLD_HEAD_PREFIX = 'keypoint_head.'
 NEW_HEAD_PREFIX = 'head.'
 #: Prefixes copied unchanged.
 KEPT_PREFIXES = ('neck.', NEW_HEAD_PREFIX)
-
-
-def _strip_module(state_dict: Mapping[str, torch.Tensor]) -> Mapping[str, torch.Tensor]:
-    # DistributedDataParallel wrappers save 'module.' in front of every key.
-    if state_dict and all(k.startswith('module.') for k in state_dict):
-        return OrderedDict((k[len('module.'):], v) for k, v in state_dict.items())
-    return state_dict
 
 
 def is_released_pose_checkpoint(checkpoint: Mapping) -> bool:
@@ -41,7 +34,7 @@ def is_released_pose_checkpoint(checkpoint: Mapping) -> bool:
     ``keypoint_head.`` prefix or the 0.x patch-embedding name
     ``backbone.patch_embed1.projection.*``.
     """
-    keys = list(_strip_module(unwrap_state_dict(checkpoint)))
+    keys = list(strip_module_prefix(unwrap_state_dict(checkpoint)))
     has_tcformer = any(k.startswith(('backbone.patch_embed1.', 'backbone.block1.')) for k in keys)
     old_names = any(
         k.startswith((OLD_HEAD_PREFIX, 'backbone.patch_embed1.projection.')) for k in keys)
@@ -91,7 +84,7 @@ def tcformer_pose_convert(checkpoint: Mapping) -> 'OrderedDict[str, torch.Tensor
     Raises:
         ValueError: If the checkpoint has no ``backbone.`` keys.
     """
-    state_dict = _strip_module(unwrap_state_dict(checkpoint))
+    state_dict = strip_module_prefix(unwrap_state_dict(checkpoint))
     if not any(k.startswith('backbone.') for k in state_dict):
         raise ValueError('tcformer_pose_convert: the checkpoint has no `backbone.` keys; it is '
                          'not a top-down pose checkpoint (for a classification checkpoint use '

@@ -9,13 +9,8 @@ unless ``--non-strict`` is given.
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
+from tcformer_mm.checkpoint.convert import mismatch_report, strip_module_prefix
 from tcformer_mm.registry import register_module
-
-
-def _listing(keys, limit=3):
-    keys = sorted(keys)
-    more = f' and {len(keys) - limit} more' if len(keys) > limit else ''
-    return ', '.join(keys[:limit]) + more
 
 
 @register_module(registry='HOOKS')
@@ -35,25 +30,22 @@ class StrictLoadHook(Hook):
     def __init__(self, prefixes=('backbone.', 'neck.')):
         self.prefixes = tuple(prefixes)
 
-    def _counted(self, keys):
-        return {k for k in keys if not self.prefixes or k.startswith(self.prefixes)}
+    def _counted(self, keys) -> list:
+        return [k for k in keys if not self.prefixes or k.startswith(self.prefixes)]
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
-        state_dict = checkpoint.get('state_dict', checkpoint)
-        theirs = {k[len('module.'):] if k.startswith('module.') else k for k in state_dict}
-        ours = set(model.state_dict())
-        missing = self._counted(ours - theirs)
-        unexpected = self._counted(theirs - ours)
+        theirs = strip_module_prefix(checkpoint.get('state_dict', checkpoint))
+        ours = model.state_dict()
+        missing = self._counted(k for k in ours if k not in theirs)
+        unexpected = self._counted(k for k in theirs if k not in ours)
         if missing or unexpected:
             source = runner._load_from or 'the checkpoint'
-            found = []
-            if missing:
-                found.append(f'{len(missing)} of the model\'s keys are missing from it '
-                             f'({_listing(missing)})')
-            if unexpected:
-                found.append(f'{len(unexpected)} of its keys are not in the model '
-                             f'({_listing(unexpected)})')
+            # The launchers' message has always said whose keys are missing from what
+            # (tests/test_tools/test_cli_errors.py holds it to that).
+            found = mismatch_report(missing,
+                                    unexpected,
+                                    missing_label="of the model's keys are missing from it")
             raise ValueError(
                 f'{source} does not fit the model ({type(model).__name__}): '
                 f'{"; ".join(found)}. '

@@ -93,12 +93,16 @@ def add_size_argument(parser, flag='--shape', default=None, help='input size'):
     parser.add_argument(flag, type=int, nargs=2, default=default, metavar=('H', 'W'), help=help)
 
 
+def add_cfg_options_argument(parser, help='override config settings, key=value', **kwargs):
+    """``--cfg-options KEY=VALUE ...``: settings merged into the config (mmengine's
+    ``DictAction``); ``kwargs`` go to ``add_argument`` (e.g. ``default``)."""
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction, help=help, **kwargs)
+
+
 def add_runner_args(parser, non_strict_help):
     """The flags ``tools/train.py`` and ``tools/test.py`` share (as mmdet's launchers)."""
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
+    add_cfg_options_argument(
+        parser,
         help='override some settings in the used config, the key-value pair in xxx=yyy format '
         'will be merged into config file. If the value to be overwritten is a list, it should '
         'be like key="[a,b]" or key=a,b It also allows nested list/tuple values, e.g. '
@@ -350,6 +354,24 @@ def run_converter(prog, src, dst, convert):
     except (FileNotFoundError, TypeError, ValueError) as e:
         sys.exit(f'{prog}: {e}')
     print(f'{len(state_dict)} keys written to {dst}')
+
+
+def add_repo_root_to_path(script: str) -> None:
+    """Put the folder above the ``tools/`` folder of ``script`` (a tool's ``__file__``) first on
+    ``sys.path``: the repository root in a checkout (``tcformer_mm/.mim`` in a mim install).
+
+    A script run by path has its own folder on ``sys.path``, not the repository root, so a
+    config's ``custom_imports`` could not name ``projects.<name>.<name>``. ``tcformer_mm``
+    itself needs no path: ``tools/install.sh`` installs it.
+    """
+    tools = osp.dirname(osp.abspath(script))
+    while osp.basename(tools) != 'tools':
+        if osp.dirname(tools) == tools:
+            raise ValueError(f'{script} is not in a tools/ folder')
+        tools = osp.dirname(tools)
+    root = osp.dirname(tools)
+    if sys.path[:1] != [root]:
+        sys.path.insert(0, root)
 
 
 def set_local_rank(local_rank):

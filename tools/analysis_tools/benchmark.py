@@ -45,17 +45,13 @@ ever grows.
 import argparse
 import ctypes
 import json
-import os
 import statistics
-import subprocess
-import sys
 
 import torch
 
-# Make `tcformer_mm` importable when the script runs from a source checkout.
-sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..')))
-
-from tcformer_mm.analysis import speed  # noqa: E402
+from tcformer_mm.analysis import speed
+from tcformer_mm.utils.launch import add_repo_root_to_path
+from tcformer_mm.utils.rerun import run_probe
 
 
 def parse_args(argv=None):
@@ -111,6 +107,7 @@ def steady_malloc() -> None:
 
 
 def _step(spec: str, args):
+    add_repo_root_to_path(__file__)  # for configs that import projects.<name>.<name>
     model = speed.build_model(spec).to(args.device)
     images = torch.randn(args.batch, 3, *args.shape, device=args.device)
     return model, speed.make_step(model, images, args.mode, args.amp_dtype)
@@ -133,17 +130,11 @@ def measure_memory(spec: str, step, args) -> float:
     """Peak extra MiB of one call of ``step`` (of model ``spec``)."""
     if args.device.type == 'cuda':
         return speed.cuda_peak_mib(step, args.device)
-    cmd = [
-        sys.executable,
-        os.path.abspath(__file__), spec, '--memory-probe', '--shape', *map(str, args.shape),
-        '--threads',
-        str(args.threads), '--batch',
-        str(args.batch), '--mode', args.mode
+    probe_args = [
+        spec, '--memory-probe', '--shape', *args.shape, '--threads', args.threads, '--batch',
+        args.batch, '--mode', args.mode
     ] + (['--amp', '--amp-dtype', str(args.amp_dtype).split('.')[-1]] if args.amp else [])
-    result = subprocess.run(cmd, capture_output=True, text=True)
-    if result.returncode != 0:
-        raise RuntimeError(f'memory probe of {spec} failed:\n{result.stderr[-2000:]}')
-    return json.loads(result.stdout.strip().splitlines()[-1])['delta_mib']
+    return run_probe(__file__, probe_args, f'memory probe of {spec}')['delta_mib']
 
 
 def main(argv=None):

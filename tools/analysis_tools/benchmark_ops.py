@@ -17,20 +17,15 @@ the time of a model goes, not a comparison: quote model speed as a ratio to PVTv
 ``benchmark.py``.
 """
 import argparse
-import os
 import statistics
-import sys
 import time
 from typing import Callable, List, Tuple
 
 import torch
 
-# Make `tcformer_mm` importable when the script runs from a source checkout.
-sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..')))
-
-from tcformer_mm.analysis.speed import synchronize  # noqa: E402
-from tcformer_mm.ops import map2token, token2map, token2token, token_map_pairs  # noqa: E402
-from tcformer_mm.ops.sync_free import sync_free  # noqa: E402
+from tcformer_mm.analysis.speed import synchronize
+from tcformer_mm.ops import map2token, token2map, token2token, token_map_pairs
+from tcformer_mm.ops.sync_free import sync_free
 
 NECK_CHANNELS = 256
 

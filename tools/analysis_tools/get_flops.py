@@ -27,9 +27,6 @@ import sys
 
 from mmengine.config import DictAction
 
-# Make `tcformer_mm` importable when the script runs from a source checkout.
-sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..')))
-
 CONVENTIONS = ('papers', 'full')  # tcformer_mm.analysis.flops.CONVENTIONS, imported lazily
 
 CONVENTION_HELP = (
@@ -108,8 +105,9 @@ def main(argv=None):
     from tcformer_mm.analysis import config_flops
     from tcformer_mm.analysis.config_flops import default_hw
     from tcformer_mm.analysis.flops import input_hw
-    from tcformer_mm.utils.launch import load_config
+    from tcformer_mm.utils.launch import add_repo_root_to_path, load_config
 
+    add_repo_root_to_path(__file__)  # for configs that import projects.<name>.<name>
     cfg = load_config(args.config, args.cfg_options)
     hw = input_hw(args.shape) if args.shape else default_hw(cfg)
     result = config_flops(cfg, hw, args.in_channels, convention=args.convention, depth=args.depth)

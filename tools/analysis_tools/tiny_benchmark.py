@@ -41,9 +41,8 @@ import sys
 import time
 from typing import Callable, Dict, List, NamedTuple, Optional, Tuple
 
-# Make `tcformer_mm` importable when the script runs from a source checkout.
+#: The repository root: the tiny configs and tools/train.py are named from it.
 ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
-sys.path.insert(0, ROOT)
 
 #: The data root the tiny configs name; ``--data-root`` replaces it.
 CONFIG_DATA_ROOT = 'data/tiny/'
@@ -264,13 +263,13 @@ def _run(cmd: List[str], log_path: str) -> float:
 
 def evaluate_run(config: str, task_name: str, checkpoint: Optional[str], log_path: str) -> dict:
     """Metrics of a model (untrained without ``checkpoint``), from a fresh process."""
-    cmd = [sys.executable, __file__, '--evaluate', config, '--task', task_name]
+    from tcformer_mm.utils.rerun import json_result, rerun_command
+    cmd = rerun_command(__file__, '--evaluate', config, '--task', task_name)
     if checkpoint:
         cmd += ['--checkpoint', checkpoint]
     _run(cmd, log_path)
     with open(log_path) as f:
-        lines = [line for line in f if line.startswith(RESULT_MARK)]
-    return json.loads(lines[-1][len(RESULT_MARK):])
+        return json_result(f.read(), RESULT_MARK)
 
 
 # ---------------------------------------------------------------------------- evaluation

@@ -30,19 +30,12 @@ that peak minus what was allocated before it).
 import argparse
 import json
 import os
-import subprocess
-import sys
 
 import torch
 
-# Make `tcformer_mm` importable when the script runs from a source checkout.
-sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..')))
-
 
 def parse_args(argv=None):
-    from mmengine.config import DictAction
-
-    from tcformer_mm.utils.launch import add_size_argument
+    from tcformer_mm.utils.launch import add_cfg_options_argument, add_size_argument
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('config', help='mmdet or mmseg config file')
     add_size_argument(parser, default=[512, 512], help='input image size before padding')
@@ -52,17 +45,17 @@ def parse_args(argv=None):
                         help="'pvtv2-b2' (backbone swap), a config file, or 'none'")
     parser.add_argument('--threads', type=int, default=2, help='torch intra-op threads')
     parser.add_argument('--device', default='cpu', help='cpu, cuda or cuda:N (default cpu)')
-    parser.add_argument('--cfg-options',
-                        nargs='+',
-                        action=DictAction,
-                        default={},
-                        help='override settings of the config (and of its pvtv2-b2 swap)')
+    add_cfg_options_argument(parser,
+                             default={},
+                             help='override settings of the config (and of its pvtv2-b2 swap)')
     parser.add_argument('--probe', choices=['model', 'reference'], help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
 
 def load_config(path: str, options: dict):
+    from tcformer_mm.utils.launch import add_repo_root_to_path
     from tcformer_mm.utils.launch import load_config as load
+    add_repo_root_to_path(__file__)  # for configs that import projects.<name>.<name>
     cfg = load(path, options)
     if cfg.default_scope not in ('mmdet', 'mmseg'):
         raise ValueError(f'{path}: default_scope is {cfg.default_scope!r}; this tool trains '
@@ -169,19 +162,14 @@ def probe(args) -> None:
 
 
 def measure(which: str, args) -> dict:
-    cmd = [
-        sys.executable,
-        os.path.abspath(__file__), args.config, '--probe', which, '--shape', *map(str, args.shape),
-        '--batch',
-        str(args.batch), '--reference', args.reference, '--threads',
-        str(args.threads), '--device', args.device
+    from tcformer_mm.utils.rerun import run_probe
+    probe_args = [
+        args.config, '--probe', which, '--shape', *args.shape, '--batch', args.batch, '--reference',
+        args.reference, '--threads', args.threads, '--device', args.device
     ]
     if args.cfg_options:
-        cmd += ['--cfg-options'] + [f'{k}={_option(v)}' for k, v in args.cfg_options.items()]
-    result = subprocess.run(cmd, capture_output=True, text=True)
-    if result.returncode != 0:
-        raise RuntimeError(f'training step of the {which} failed:\n{result.stderr[-3000:]}')
-    return json.loads(result.stdout.strip().splitlines()[-1])
+        probe_args += ['--cfg-options'] + [f'{k}={_option(v)}' for k, v in args.cfg_options.items()]
+    return run_probe(__file__, probe_args, f'training step of the {which}')
 
 
 def _option(value) -> str:

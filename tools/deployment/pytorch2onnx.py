@@ -254,9 +254,8 @@ def verify(model: nn.Module,
 
 
 def parse_args(argv=None):
-    from mmengine.config import DictAction
-
-    from tcformer_mm.utils.launch import add_size_argument, add_trust_argument, apply_trust
+    from tcformer_mm.utils.launch import (add_cfg_options_argument, add_size_argument,
+                                          add_trust_argument, apply_trust)
     parser = argparse.ArgumentParser(description='Export a TCFormer model to ONNX.')
     parser.add_argument('config', help='config file')
     parser.add_argument('checkpoint', nargs='?', help='checkpoint (random weights if omitted)')
@@ -270,10 +269,7 @@ def parse_args(argv=None):
                         help='compare onnxruntime with PyTorch on two inputs')
     parser.add_argument('--atol', type=float, default=1e-4, help='tolerance of --verify')
     parser.add_argument('--opset', type=int, default=OPSET, help=f'ONNX opset (default {OPSET})')
-    parser.add_argument('--cfg-options',
-                        nargs='+',
-                        action=DictAction,
-                        help='override config settings, key=value')
+    add_cfg_options_argument(parser)
     add_trust_argument(parser)
     args = parser.parse_args(argv)
     apply_trust(args)

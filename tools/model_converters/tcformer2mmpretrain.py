@@ -14,15 +14,11 @@ Example::
 """
 import argparse
 import os.path as osp
-import sys
 from collections import OrderedDict
 
-sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..', '..')))
-
-from tcformer_mm.checkpoint.convert import check_released_classifier  # noqa: E402
-from tcformer_mm.checkpoint.convert import tcformer_classifier_convert  # noqa: E402
-from tcformer_mm.checkpoint.convert import unwrap_state_dict  # noqa: E402
-from tcformer_mm.utils.launch import add_trust_argument, apply_trust, run_converter  # noqa: E402
+from tcformer_mm.checkpoint.convert import (check_released_classifier, tcformer_classifier_convert,
+                                            unwrap_state_dict)
+from tcformer_mm.utils.launch import add_trust_argument, apply_trust, run_converter
 
 PROG = osp.basename(__file__)
 

@@ -17,13 +17,9 @@ Example::
 """
 import argparse
 import os.path as osp
-import sys
 
-sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..', '..')))
-
-from tcformer_mm.checkpoint.pose import check_released_pose_checkpoint  # noqa: E402
-from tcformer_mm.checkpoint.pose import tcformer_pose_convert  # noqa: E402
-from tcformer_mm.utils.launch import add_trust_argument, apply_trust, run_converter  # noqa: E402
+from tcformer_mm.checkpoint.pose import check_released_pose_checkpoint, tcformer_pose_convert
+from tcformer_mm.utils.launch import add_trust_argument, apply_trust, run_converter
 
 PROG = osp.basename(__file__)
 

@@ -27,7 +27,7 @@ import cv2
 import mmcv
 import numpy as np
 import torch
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 from mmengine.registry import MODELS, init_default_scope
 
 from tcformer_mm.checkpoint import load_checkpoint_file
@@ -35,7 +35,8 @@ from tcformer_mm.checkpoint.convert import (check_tcformer_checkpoint, load_conv
                                             mismatch_summary, tcformer_convert)
 from tcformer_mm.engine.non_finite_hook import check_finite_weights
 from tcformer_mm.models import TCFormer
-from tcformer_mm.utils.launch import add_size_argument, add_trust_argument, apply_trust, load_config
+from tcformer_mm.utils.launch import (add_cfg_options_argument, add_size_argument,
+                                      add_trust_argument, apply_trust, load_config)
 from tcformer_mm.visualization import stage_tokens, token_pictures
 
 PROG = osp.basename(__file__)
@@ -53,10 +54,7 @@ def parse_args(argv=None):
     add_size_argument(parser, help="input size; defaults to the config's test size")
     parser.add_argument('--device', default='cpu', help='device to run the backbone on')
     parser.add_argument('--no-borders', action='store_true', help='do not draw token borders')
-    parser.add_argument('--cfg-options',
-                        nargs='+',
-                        action=DictAction,
-                        help='override config settings, key=value')
+    add_cfg_options_argument(parser)
     add_trust_argument(parser)
     args = parser.parse_args(argv)
     apply_trust(args)

@@ -18,7 +18,6 @@ import sys
 import cv2
 import numpy as np
 import torch
-from mmengine.config import DictAction
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 if ROOT not in sys.path:
@@ -35,7 +34,7 @@ def parse_args():
     parser.add_argument('--center', type=float, nargs=2, metavar=('X', 'Y'))
     parser.add_argument('--scale', type=float, help='box size / 200')
     parser.add_argument('--out', default='mesh_demo.png')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='key=value overrides')
+    launch.add_cfg_options_argument(parser)
     launch.add_trust_argument(parser)
     args = parser.parse_args()
     launch.apply_trust(args)

@@ -10,9 +10,13 @@ from torch import Tensor
 from tcformer_mm.ops import TokenSet, token2map, token2token
 from tcformer_mm.registry import register_module
 from ..layers import TCBlock
+from ..layers.tc_block import KV_REDUCTIONS as BLOCK_KV_REDUCTIONS
 from ..weight_init import released_init
 
-KV_REDUCTIONS = ('sr', 'pool', 'cr')
+#: The merge blocks' reductions but None. A block without reduction is what an ``sr_ratios``
+#: entry of 1 gives, level by level ('sr', 'pool'); None for the whole neck would be full
+#: attention on every level, the stride-4 one included, which no TCFormer neck does.
+KV_REDUCTIONS = tuple(r for r in BLOCK_KV_REDUCTIONS if r is not None)
 EXTRA_CONVS = ('on_input', 'on_lateral', 'on_output')
 OUTPUT_FORMATS = ('maps', 'tokens')
 
