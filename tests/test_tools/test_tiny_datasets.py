@@ -413,15 +413,29 @@ def pose_test_pipeline(input_size):
     ]
 
 
-def pose_dataset(cls_name, root, ann_file, img_dir, pipeline):
-    """An mmpose top-down dataset as the tiny configs read it."""
+#: The generated pose sets: folder -> (mmpose dataset, annotation file, image folder), the file
+#: names as the real sets' with ``{split}`` ('train' / 'val'; WFLW's are 'train' / 'test').
+POSE_SETS = {
+    'coco_kpt': ('CocoDataset', 'annotations/person_keypoints_{split}2017.json', '{split}2017/'),
+    'coco_wholebody':
+    ('CocoWholeBodyDataset', 'annotations/coco_wholebody_{split}_v1.0.json', '{split}2017/'),
+    'wflw': ('WFLWDataset', 'annotations/face_landmarks_wflw_{split}.json', 'images/'),
+}
+
+
+def pose_ann_file(root, name, split):
+    return str(root / name / POSE_SETS[name][1].format(split=split))
+
+
+def pose_dataset(root, name, split, pipeline):
+    """An mmpose top-down dataset of ``POSE_SETS`` as the tiny configs read it."""
     import mmpose.datasets
-    cls = getattr(mmpose.datasets, cls_name)
-    return cls(data_root=str(root),
-               data_mode='topdown',
-               ann_file=ann_file,
-               data_prefix=dict(img=img_dir),
-               pipeline=pipeline)
+    cls_name, ann_file, img_dir = POSE_SETS[name]
+    return getattr(mmpose.datasets, cls_name)(data_root=str(root / name),
+                                              data_mode='topdown',
+                                              ann_file=ann_file.format(split=split),
+                                              data_prefix=dict(img=img_dir.format(split=split)),
+                                              pipeline=pipeline)
 
 
 def check_pose_train(dataset, num_keypoints, input_size, heatmap_size):
@@ -466,16 +480,11 @@ def run_metric(metric, dataset):
     return metric.evaluate(len(dataset))
 
 
-def coco_kpt(root, split, pipeline):
-    """The COCO person-keypoints set."""
-    return pose_dataset('CocoDataset', root / 'coco_kpt',
-                        f'annotations/person_keypoints_{split}2017.json', f'{split}2017/', pipeline)
-
-
 def test_coco_keypoints_train(tiny_root):
     init_default_scope('mmpose')
-    train = coco_kpt(tiny_root, 'train', pose_train_pipeline((48, 64), (12, 16), True))
-    with open(tiny_root / 'coco_kpt/annotations/person_keypoints_train2017.json') as f:
+    train = pose_dataset(tiny_root, 'coco_kpt', 'train',
+                         pose_train_pipeline((48, 64), (12, 16), True))
+    with open(pose_ann_file(tiny_root, 'coco_kpt', 'train')) as f:
         num_people = len(json.load(f)['annotations'])
     assert len(train) == num_people >= NUM_TRAIN
     check_pose_train(train, 17, (48, 64), (12, 16))
@@ -485,21 +494,15 @@ def test_coco_keypoints_train(tiny_root):
 def test_coco_keypoints_metric(tiny_root):
     from mmpose.evaluation import CocoMetric
     init_default_scope('mmpose')
-    val = coco_kpt(tiny_root, 'val', pose_test_pipeline((48, 64)))
-    metric = CocoMetric(ann_file=str(tiny_root / 'coco_kpt/annotations/'
-                                     'person_keypoints_val2017.json'))
+    val = pose_dataset(tiny_root, 'coco_kpt', 'val', pose_test_pipeline((48, 64)))
+    metric = CocoMetric(ann_file=pose_ann_file(tiny_root, 'coco_kpt', 'val'))
     assert run_metric(metric, val)['coco/AP'] == pytest.approx(1.0)
-
-
-def coco_wholebody(root, split, pipeline):
-    """The COCO-WholeBody set."""
-    return pose_dataset('CocoWholeBodyDataset', root / 'coco_wholebody',
-                        f'annotations/coco_wholebody_{split}_v1.0.json', f'{split}2017/', pipeline)
 
 
 def test_coco_wholebody_train(tiny_root):
     init_default_scope('mmpose')
-    train = coco_wholebody(tiny_root, 'train', pose_train_pipeline((72, 96), (18, 24), True))
+    train = pose_dataset(tiny_root, 'coco_wholebody', 'train',
+                         pose_train_pipeline((72, 96), (18, 24), True))
     assert len(train) == NUM_TRAIN
     check_pose_train(train, 133, (72, 96), (18, 24))
     finger_colours = [gen.FACE_DOT_COLOUR] + [c for c in gen.FINGER_DOT_COLOURS for _ in range(4)]
@@ -511,9 +514,8 @@ def test_coco_wholebody_train(tiny_root):
 def test_coco_wholebody_metric(tiny_root, capsys):
     from mmpose.evaluation import CocoWholeBodyMetric
     init_default_scope('mmpose')
-    val = coco_wholebody(tiny_root, 'val', pose_test_pipeline((72, 96)))
-    metric = CocoWholeBodyMetric(ann_file=str(tiny_root / 'coco_wholebody/annotations/'
-                                              'coco_wholebody_val_v1.0.json'))
+    val = pose_dataset(tiny_root, 'coco_wholebody', 'val', pose_test_pipeline((72, 96)))
+    metric = CocoWholeBodyMetric(ann_file=pose_ann_file(tiny_root, 'coco_wholebody', 'val'))
     capsys.readouterr()
     results = run_metric(metric, val)
     for key in ('AP', 'AP .5', 'AP .75', 'AR'):
@@ -528,12 +530,6 @@ def test_coco_wholebody_metric(tiny_root, capsys):
     assert part_aps == [1.0] * 6, printed
 
 
-def wflw(root, split, pipeline):
-    """The WFLW set (``split`` is 'train' or 'test', as in the real file names)."""
-    return pose_dataset('WFLWDataset', root / 'wflw',
-                        f'annotations/face_landmarks_wflw_{split}.json', 'images/', pipeline)
-
-
 def test_wflw_train(tiny_root):
     init_default_scope('mmpose')
     # The face configs rotate more, shift never, and have no half-body augmentation.
@@ -542,7 +538,7 @@ def test_wflw_train(tiny_root):
                           rotate_factor=60,
                           scale_factor=(0.75, 1.25))
     pipeline = pose_train_pipeline((64, 64), (16, 16), False, bbox_transform)
-    train = wflw(tiny_root, 'train', pipeline)
+    train = pose_dataset(tiny_root, 'wflw', 'train', pipeline)
     assert len(train) == NUM_TRAIN
     check_pose_train(train, 98, (64, 64), (16, 16))
     groups = gen.wflw_landmarks()[1]
@@ -552,7 +548,7 @@ def test_wflw_train(tiny_root):
 def test_wflw_metric(tiny_root):
     from mmpose.evaluation import NME
     init_default_scope('mmpose')
-    val = wflw(tiny_root, 'test', pose_test_pipeline((64, 64)))
+    val = pose_dataset(tiny_root, 'wflw', 'test', pose_test_pipeline((64, 64)))
     assert len(val) == NUM_VAL
     metric = NME(norm_mode='keypoint_distance', keypoint_indices=[60, 72])
     assert run_metric(metric, val)['NME'] == pytest.approx(0.0, abs=1e-6)

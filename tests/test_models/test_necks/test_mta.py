@@ -183,8 +183,12 @@ def _det_sample(h, w):
     return sample
 
 
-def _total(losses):
-    return sum(sum(v) if isinstance(v, list) else v for k, v in losses.items() if 'loss' in k)
+def check_losses_reach(neck, losses):
+    """The summed losses are finite and their gradient reaches every parameter of the neck."""
+    total = sum(sum(v) if isinstance(v, list) else v for k, v in losses.items() if 'loss' in k)
+    total.backward()
+    assert torch.isfinite(total)
+    assert all(p.grad is not None for p in neck.parameters())
 
 
 BACKBONE = dict(type='TCFormer', arch='v2-tiny', output_format='tokens')
@@ -238,10 +242,7 @@ def test_retinanet_head_consumes_mta():
                            nms=dict(type='nms', iou_threshold=0.5),
                            max_per_img=10)))
     losses = model.loss(torch.randn(2, 3, 64, 64), [_det_sample(64, 64) for _ in range(2)])
-    total = _total(losses)
-    total.backward()
-    assert torch.isfinite(total)
-    assert all(p.grad is not None for p in model.neck.parameters())
+    check_losses_reach(model.neck, losses)
 
 
 def test_rpn_and_roi_heads_consume_mta():
@@ -271,10 +272,7 @@ def test_rpn_and_roi_heads_consume_mta():
     losses = model.loss(torch.randn(2, 3, 64, 64), samples)
     for key in ('loss_rpn_cls', 'loss_cls', 'loss_mask'):
         assert key in losses
-    total = _total(losses)
-    total.backward()
-    assert torch.isfinite(total)
-    assert all(p.grad is not None for p in model.neck.parameters())
+    check_losses_reach(model.neck, losses)
 
 
 def test_semantic_fpn_head_consumes_mta():
@@ -303,9 +301,7 @@ def test_semantic_fpn_head_consumes_mta():
         s.gt_sem_seg = PixelData(data=torch.randint(0, 5, (1, 64, 64)))
         samples.append(s)
     losses = head.loss(feats, samples, dict())
-    losses['loss_ce'].backward()
-    assert torch.isfinite(losses['loss_ce'])
-    assert all(p.grad is not None for p in neck.parameters())
+    check_losses_reach(neck, losses)
 
 
 def test_heatmap_head_reads_the_stride4_map():
