@@ -6,10 +6,6 @@
 # MPI-INF-3DHP, LSP, LSP-Extended, MPII, COCO) plus the 3DPW training set with EFT's
 # pseudo-labels. The paper names no sampling ratios: SPIN's are used (30% Human3.6M, 10%
 # MPI-INF-3DHP, 60% in-the-wild images split by set size).
-# The pose configs' TCFormerV1 model base: the backbone from the ImageNet-1k checkpoint of
-# configs/classification/tcformer/tcformerv1_8xb128_in1k.py (where tools/train.py writes it; the
-# released TCFormer checkpoint put there loads as well) and the ImageNet normalisation.
-_base_ = ['../../../configs/pose/tcformer/_base_/models/tcformer_topdown.py']
 default_scope = 'mmpose'
 custom_imports = dict(imports=['tcformer_mm', 'projects.tcformer_hmr.tcformer_hmr'],
                       allow_failed_imports=False)
@@ -20,11 +16,21 @@ smpl_body_model = dict(type='SMPLBodyModel',
                        model_path=body_model_root + 'smpl',
                        joint_regressor_extra=body_model_root + 'J_regressor_extra.npy',
                        joint_regressor_h36m=body_model_root + 'J_regressor_h36m.npy')
+# The ImageNet-1k checkpoint of configs/classification/tcformer/tcformerv1_8xb128_in1k.py, where
+# tools/train.py writes it (the released TCFormer checkpoint put there loads as well).
+pretrained = 'work_dirs/tcformerv1_8xb128_in1k/epoch_300.pth'
 
-# HMR's estimator on the mean of the last-stage tokens; images only, no keypoint targets to pack.
 model = dict(type='HMRMeshEstimator',
-             data_preprocessor=dict(type='ImgDataPreprocessor'),
-             backbone=dict(out_indices=(3, )),
+             data_preprocessor=dict(type='ImgDataPreprocessor',
+                                    mean=[123.675, 116.28, 103.53],
+                                    std=[58.395, 57.12, 57.375],
+                                    bgr_to_rgb=True),
+             backbone=dict(type='TCFormer',
+                           arch='v1',
+                           drop_path_rate=0.1,
+                           out_indices=(3, ),
+                           output_format='tokens',
+                           init_cfg=dict(type='Pretrained', checkpoint=pretrained)),
              neck=dict(type='TokenGlobalAveragePooling'),
              head=dict(type='HMRHead',
                        in_channels=512,
