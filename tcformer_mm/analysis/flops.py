@@ -57,7 +57,7 @@ from tcformer_mm.models.layers import (CTM, ClusteringReduction, GridAttention, 
                                        TokenConv)
 from tcformer_mm.models.necks import MTA
 from tcformer_mm.ops import TokenSet
-from tcformer_mm.ops.clustering import DPCKNN, BipartiteSoftMatching, KMeans, TopK
+from tcformer_mm.ops.clustering import ClusteringMethod, clusters_per_part
 
 #: The MTA's token up-sampling and output token->map transforms (see the module docstring).
 OUTPUT_TRANSFORMS = 'MTA up-sampling + output token->map'
@@ -116,52 +116,21 @@ def _conv_out_size(size: int, kernel: int, stride: int, padding: int, dilation: 
     return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
 
 
-def clustering_flops(method, num_tokens: int, channels: int, num_parts: int, ratio: float) -> int:
+def clustering_flops(method: ClusteringMethod, num_tokens: int, channels: int,
+                     num_parts: int) -> int:
     """FLOPs of a CTM's clustering and merge of ``num_tokens`` tokens (one image).
 
     Args:
-        method (ClusteringMethod): The CTM's clustering method.
+        method (ClusteringMethod): The CTM's clustering method; its :meth:`flops` is the rule.
         num_tokens (int): N, the CTM's input token count.
         channels (int): C, the CTM's output channels (the clustered features).
         num_parts (int): P, spatial parts clustered separately.
-        ratio (float): Kept fraction of tokens.
 
     Returns:
         int: FLOPs. The merge (eq. 3) costs ``N C`` for every method.
     """
-    n, c, p = num_tokens, channels, num_parts
-    merge = n * c
-    clusters = math.ceil(n * ratio) if p == 1 else max(1, math.floor(n * ratio / p + 0.5))
-    if isinstance(method, DPCKNN):
-        # Distances within each part, the k-NN density, the distance indicator, the merge.
-        return n * n * c // p + n * method.k + n * n // p + merge
-    if isinstance(method, KMeans):
-        # Every iteration measures every token against its part's centres; the papers'
-        # k-means row (TPAMI Table IX, 11.7 GFLOPs) counts it twice per iteration.
-        return 2 * method.num_iters * n * clusters * c + merge
-    if isinstance(method, BipartiteSoftMatching):
-        # Likewise twice the similarity of every step (TPAMI Table IX's BSM row: 6.0).
-        return 2 * _bsm_flops(n, c, p, clusters, method.num_steps) + merge
-    if isinstance(method, TopK):
-        return n * clusters * c + merge
-    raise TypeError(f'no FLOPs rule for the clustering method {type(method).__name__}')
-
-
-def _bsm_flops(num_tokens: int, channels: int, num_parts: int, clusters: int,
-               num_steps: int) -> int:
-    """Similarity of every BSM step, |A| x |B| x C per part, following BSM's schedule."""
-    start = count = num_tokens / num_parts
-    flops, step = 0, 0
-    while count > clusters:
-        step += 1
-        if step < num_steps:
-            target = max(clusters, round(start * (clusters / start)**(step / num_steps)))
-        else:
-            target = clusters
-        size_a, size_b = math.ceil(count / 2), math.floor(count / 2)
-        flops += size_a * size_b * channels * num_parts
-        count -= min(count - target, math.ceil(count / 2))
-    return int(flops)
+    clusters = clusters_per_part(num_tokens, num_parts, method.ratio, num_tokens)
+    return method.flops(num_tokens, channels, num_parts, clusters) + num_tokens * channels
 
 
 def _bind(module: nn.Module, args: tuple, kwargs: dict) -> Dict[str, object]:
@@ -407,7 +376,7 @@ class FlopCounter:
         c = module.score.in_features
         return {
             'clustering + merge':
-            b * clustering_flops(module.clustering, n, c, module.num_parts, module.ratio)
+            b * clustering_flops(module.clustering, n, c, module.num_parts)
         }
 
     def _mta(self, module, args, kwargs, output):

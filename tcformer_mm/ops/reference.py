@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from .clustering.partition import clusters_per_part
 from .token_set import TokenSet, grid_to_map_index
 
 #: The released code's "+ 1e-6" in every normaliser.
@@ -186,14 +187,12 @@ def token_part(tokens: TokenSet, num_parts: int) -> Tensor:
     """The spatial part (TPAMI section 3.2.1) of every token, (B, N).
 
     The initial grid is split into s x s windows, cell (r, c) lying in window
-    (floor(r s / H0), floor(c s / W0)). Clusters never cross windows, so the cells of a token
-    share one window of every coarser split: a token's part is that of its cells.
+    (floor(r s / H0), floor(c s / W0)), the pixel of an s x s map that holds it. Clusters
+    never cross windows, so the cells of a token share one window of every coarser split: a
+    token's part is that of its cells.
     """
     s = math.isqrt(num_parts)
-    H0, W0 = tokens.init_grid_size
-    rows = torch.arange(H0, device=tokens.x.device) * s // H0
-    cols = torch.arange(W0, device=tokens.x.device) * s // W0
-    cell_part = (rows.unsqueeze(1) * s + cols.unsqueeze(0)).reshape(1, -1)
+    cell_part = grid_to_map_index(tokens.init_grid_size, (s, s), tokens.x.device).unsqueeze(0)
     part = torch.zeros(tokens.x.shape[:2], dtype=torch.long, device=tokens.x.device)
     return part.scatter(1, tokens.idx_token, cell_part.expand_as(tokens.idx_token))
 
@@ -205,9 +204,9 @@ def local_dpc_knn(tokens: TokenSet,
     """DPC-kNN within each of ``num_parts`` spatial parts (the local CTM of TPAMI section
     3.2.1); ``num_parts=1`` is the global clustering of TCFormerV1.
 
-    Every part gets the same number of clusters M: ceil(N * ratio) for one part, otherwise
-    round(N * ratio / P) (halves up), at least 1 and at most the smallest part's size. Part p
-    owns the cluster ids [p M, (p + 1) M).
+    Every part gets the same number of clusters M (``clusters_per_part``: ceil(N * ratio) for
+    one part, otherwise round(N * ratio / P), at most the smallest part's size). Part p owns
+    the cluster ids [p M, (p + 1) M).
 
     Returns:
         tuple[Tensor, int]: idx_cluster (B, N) and the number of clusters P * M.
@@ -215,10 +214,7 @@ def local_dpc_knn(tokens: TokenSet,
     B, N, _ = tokens.x.shape
     part = token_part(tokens, num_parts)
     sizes = torch.stack([torch.bincount(p, minlength=num_parts) for p in part])
-    if num_parts == 1:
-        m = max(1, min(N, math.ceil(N * ratio)))
-    else:
-        m = min(max(1, math.floor(N * ratio / num_parts + 0.5)), int(sizes.min()))
+    m = clusters_per_part(N, num_parts, ratio, int(sizes.min()))
     idx_cluster = torch.empty(B, N, dtype=torch.long, device=tokens.x.device)
     for b in range(B):
         for p in range(num_parts):

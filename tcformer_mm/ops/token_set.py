@@ -165,3 +165,21 @@ class TokenSet:
         H, W = self.map_size
         N0 = self.init_grid_size[0] * self.init_grid_size[1]
         return self.x.shape[1] == N0 == H * W and self.map_size == self.init_grid_size
+
+
+@dataclass(frozen=True)
+class Clusters:
+    """The outcome of a clustering: which cluster every token joins.
+
+    Attributes:
+        idx (Tensor): Long, shape (B, N), the cluster of every token in [0, num_clusters).
+        num_clusters (int): Number of clusters, the same for every image.
+        parts (int, optional): The ids are part-major in this many equal spatial parts (part p
+            owns the ids [p * num_clusters / parts, (p + 1) * num_clusters / parts)), as
+            every clustering method leaves them; ``merge_tokens`` passes it on to the merged
+            tokens. None when not known.
+    """
+
+    idx: Tensor
+    num_clusters: int
+    parts: Optional[int] = None

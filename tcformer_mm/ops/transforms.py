@@ -32,7 +32,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .sync_free import sync_free
-from .token_set import TokenSet, grid_to_map_index
+from .token_set import Clusters, TokenSet, grid_to_map_index
 
 #: Added to every normaliser, as in the released code: the transforms' sums over cells and the
 #: merge's sums over a cluster (eq. 3). It also makes an empty target 0 instead of NaN.
@@ -324,12 +324,28 @@ def token2token(source: TokenSet, target: TokenSet) -> Tensor:
     return out.reshape(B, T, C).to(x.dtype)
 
 
+def _exp_score_weights(log_weight: Tensor, idx: Tensor, num_clusters: int) -> Tuple[Tensor, Tensor]:
+    """p_j = exp(s_j) and the 1e-6 of eq. 3, both divided by exp(m) with m the largest score
+    of the token's cluster, so that nothing overflows; (B*N, 1) and (B*M, 1).
+
+    Computed in fp32 even under autocast: exp of a bf16 score loses most of its precision.
+    """
+    cluster_max = log_weight.new_full((num_clusters, 1),
+                                      float('-inf')).scatter_reduce(0,
+                                                                    idx.unsqueeze(1),
+                                                                    log_weight.detach(),
+                                                                    reduce='amax',
+                                                                    include_self=True)
+    weight = (log_weight - cluster_max[idx]).exp()
+    # An empty cluster has max -inf: its eps term is inf and no token reads it.
+    return weight, (math.log(EPS) - cluster_max).exp()
+
+
 def merge_tokens(tokens: TokenSet,
-                 idx_cluster: Tensor,
-                 num_clusters: int,
-                 token_weight: Optional[Tensor],
+                 clusters: Clusters,
                  map_size: Tuple[int, int],
                  *,
+                 token_weight: Optional[Tensor] = None,
                  score: Optional[Tensor] = None) -> TokenSet:
     """Merge the tokens of every cluster into one token (eq. 3 of the TPAMI paper).
 
@@ -340,11 +356,11 @@ def merge_tokens(tokens: TokenSet,
 
     Args:
         tokens (TokenSet): Tokens to merge, x of shape (B, N, C).
-        idx_cluster (Tensor): Long, shape (B, N), cluster of every token in [0, num_clusters).
-        num_clusters (int): Number of clusters M (the same for every image).
+        clusters (Clusters): ``idx`` (B, N), the cluster of every token in [0, M), and
+            ``num_clusters`` M (the same for every image).
+        map_size (tuple[int, int]): (H, W) of the merged tokens' feature map.
         token_weight (Tensor, optional): p_j, shape (B, N, 1); None for ones (or when
             ``score`` is given).
-        map_size (tuple[int, int]): (H, W) of the merged tokens' feature map.
         score (Tensor, optional): Importance score s_j, shape (B, N, 1): p_j = exp(s_j), the
             CTM's weights. Computed without overflow: exp(s_j - m) / (sum exp(s_j - m) +
             1e-6 exp(-m)) with m the cluster's largest score is exactly the released
@@ -352,9 +368,11 @@ def merge_tokens(tokens: TokenSet,
             scores), and stays finite where the released exp overflows.
 
     Returns:
-        TokenSet: M merged tokens, ``score`` None; differentiable w.r.t. ``tokens.x`` and
+        TokenSet: M merged tokens, ``score`` None, ``parts`` = ``clusters.parts`` (the
+        merged tokens are in the clusters' order); differentiable w.r.t. ``tokens.x`` and
         ``token_weight`` / ``score``.
     """
+    idx_cluster, num_clusters = clusters.idx, clusters.num_clusters
     x = tokens.x
     B, N, C = x.shape
     device = x.device
@@ -363,17 +381,8 @@ def merge_tokens(tokens: TokenSet,
     if score is not None:
         if token_weight is not None:
             raise ValueError('merge_tokens: give token_weight or score, not both')
-        # fp32 even under autocast: exp of a bf16 score loses most of its precision.
-        log_weight = score.reshape(B * N, 1).to(dtype)
-        cluster_max = log_weight.new_full((B * num_clusters, 1),
-                                          float('-inf')).scatter_reduce(0,
-                                                                        idx.unsqueeze(1),
-                                                                        log_weight.detach(),
-                                                                        reduce='amax',
-                                                                        include_self=True)
-        weight = (log_weight - cluster_max[idx]).exp()
-        # An empty cluster has max -inf: its eps term is inf and no token reads it.
-        eps = (math.log(EPS) - cluster_max).exp()
+        weight, eps = _exp_score_weights(score.reshape(B * N, 1).to(dtype), idx,
+                                         B * num_clusters)
     else:
         if token_weight is None:
             token_weight = torch.ones(B, N, 1, device=device, dtype=dtype)
@@ -393,4 +402,5 @@ def merge_tokens(tokens: TokenSet,
                     map_size=map_size,
                     init_grid_size=tokens.init_grid_size,
                     idx_token=idx_token,
-                    agg_weight=agg_weight)
+                    agg_weight=agg_weight,
+                    parts=clusters.parts)

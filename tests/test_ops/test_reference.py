@@ -3,7 +3,8 @@ import pytest
 import torch
 from test_transforms import random_merged
 
-from tcformer_mm.ops import TokenSet, map2token, merge_tokens, reference, token2map, token2token
+from tcformer_mm.ops import (Clusters, TokenSet, map2token, merge_tokens, reference, token2map,
+                             token2token)
 from tcformer_mm.ops.clustering import build_clustering
 
 pytestmark = pytest.mark.usefixtures('formulation')
@@ -69,14 +70,14 @@ def test_merge_is_the_released_eq3(shift):
     idx_cluster = torch.randint(0, 4, (2, 11), generator=g)
     idx_cluster[:, :3] = torch.arange(3)  # cluster 3 may be empty
     score = torch.randn(2, 11, 1, generator=g, dtype=torch.float64) * 2 + shift
-    fast = merge_tokens(tokens, idx_cluster, 4, None, (2, 2), score=score)
+    fast = merge_tokens(tokens, Clusters(idx_cluster, 4), (2, 2), score=score)
     ref = reference.merge_tokens(tokens, idx_cluster, 4, score, (2, 2))
     close(fast.x, ref.x, 1e-9)
     close(fast.agg_weight, ref.agg_weight, 1e-9)
     assert torch.equal(fast.idx_token, ref.idx_token)
     if shift == -25.:
         # The eps term is of the size of the weights: the merged tokens are visibly shrunk.
-        softmax = merge_tokens(tokens, idx_cluster, 4, None, (2, 2), score=score - shift)
+        softmax = merge_tokens(tokens, Clusters(idx_cluster, 4), (2, 2), score=score - shift)
         assert (fast.x - softmax.x).abs().max() > 1e-3
 
 
@@ -84,9 +85,8 @@ def test_merge_score_and_weight_are_exclusive():
     tokens = random_tokens()
     with pytest.raises(ValueError, match='token_weight or score'):
         merge_tokens(tokens,
-                     torch.zeros(2, 11, dtype=torch.long),
-                     1,
-                     torch.ones(2, 11, 1), (1, 1),
+                     Clusters(torch.zeros(2, 11, dtype=torch.long), 1), (1, 1),
+                     token_weight=torch.ones(2, 11, 1),
                      score=torch.zeros(2, 11, 1))
 
 
@@ -109,9 +109,9 @@ def test_global_dpc_knn(N, k):
     M = -(-N // 4)
     fast = build_clustering(dict(type='dpc_knn', k=k))
     tokens = TokenSet.from_grid(x, (1, N))
-    idx_fast, num = fast(tokens, 1, 0.25)
-    assert num == M
-    assert torch.equal(idx_fast, reference.dpc_knn(x, M, k))
+    clusters = fast(tokens, 1)
+    assert clusters.num_clusters == M
+    assert torch.equal(clusters.idx, reference.dpc_knn(x, M, k))
 
 
 @pytest.mark.parametrize('size', [(16, 16), (13, 11), (9, 21)])
@@ -120,19 +120,19 @@ def test_local_dpc_knn(size, num_parts):
     H, W = size
     x = clustered_features(2, H * W, 8, seed=H * W + num_parts)
     tokens = TokenSet.from_grid(x, size)
-    idx_fast, num_fast = build_clustering('dpc_knn')(tokens, num_parts, 0.25)
+    fast = build_clustering('dpc_knn')(tokens, num_parts)
     idx_ref, num_ref = reference.local_dpc_knn(tokens, num_parts, 0.25)
-    assert num_fast == num_ref
-    assert torch.equal(idx_fast, idx_ref)
+    assert fast.num_clusters == num_ref
+    assert torch.equal(fast.idx, idx_ref)
 
 
 def test_local_dpc_knn_on_merged_tokens():
     """Parts of merged tokens come from their cells (the second CTM of V2 clusters 4 parts)."""
     grid = TokenSet.from_grid(clustered_features(2, 16 * 12, 8, seed=5), (16, 12))
     idx, num = reference.local_dpc_knn(grid, 16, 0.25)
-    merged = merge_tokens(grid, idx, num, None, (8, 6))
+    merged = merge_tokens(grid, Clusters(idx, num), (8, 6))
     merged = merged.replace(x=clustered_features(2, num, 8, seed=6))
-    idx_fast, num_fast = build_clustering('dpc_knn')(merged, 4, 0.25)
+    fast = build_clustering('dpc_knn')(merged, 4)
     idx_ref, num_ref = reference.local_dpc_knn(merged, 4, 0.25)
-    assert num_fast == num_ref
-    assert torch.equal(idx_fast, idx_ref)
+    assert fast.num_clusters == num_ref
+    assert torch.equal(fast.idx, idx_ref)

@@ -58,8 +58,8 @@ def ctm_like_tokens(H0=16, W0=12, B=2, C=8, num_parts=16, seed=0):
     g = torch.Generator().manual_seed(seed)
     grid = TokenSet.from_grid(torch.randn(B, H0 * W0, C, generator=g), (H0, W0))
     grid = grid.replace(score=torch.randn(B, H0 * W0, 1, generator=g))
-    idx, num = build_clustering('dpc_knn')(grid, num_parts)
-    merged = merge_tokens(grid, idx, num, None, (H0 // 2, W0 // 2), score=grid.score)
+    clusters = build_clustering('dpc_knn')(grid, num_parts)
+    merged = merge_tokens(grid, clusters, (H0 // 2, W0 // 2), score=grid.score)
     return merged.replace(parts=num_parts)
 
 
@@ -96,8 +96,8 @@ def test_static_ops_do_not_synchronise(monkeypatch, num_parts):
         pairs = token_map_pairs(tokens)
         fmap = token2map(tokens, pairs=pairs)
         map2token(fmap, tokens, pairs=pairs)
-        idx, num = build_clustering('dpc_knn')(tokens, num_parts if num_parts < 16 else 4)
-        merge_tokens(tokens, idx, num, None, (4, 3), score=tokens.score)
+        clusters = build_clustering('dpc_knn')(tokens, num_parts if num_parts < 16 else 4)
+        merge_tokens(tokens, clusters, (4, 3), score=tokens.score)
     assert syncs.total == 0, syncs.counts
 
 
@@ -122,14 +122,15 @@ def _first_member(idx):
 @pytest.mark.parametrize('dtype', [torch.float16, torch.bfloat16])
 def test_autocast_half_precision_clusters_and_merges_in_fp32(dtype):
     ref_tokens, _ = blob_tokens(torch.float32)
-    ref_idx, num = build_clustering('dpc_knn')(ref_tokens, 1, ratio=6 / 96)
-    ref = merge_tokens(ref_tokens, ref_idx, num, None, (4, 6), score=ref_tokens.score)
+    ref_clusters = build_clustering(dict(type='dpc_knn', ratio=6 / 96))(ref_tokens, 1)
+    ref = merge_tokens(ref_tokens, ref_clusters, (4, 6), score=ref_tokens.score)
     tokens, _ = blob_tokens(dtype)
     with torch.autocast('cpu', dtype=dtype):
-        idx, num_half = build_clustering('dpc_knn')(tokens, 1, ratio=6 / 96)
-        merged = merge_tokens(tokens, idx, num_half, None, (4, 6), score=tokens.score)
+        clusters = build_clustering(dict(type='dpc_knn', ratio=6 / 96))(tokens, 1)
+        merged = merge_tokens(tokens, clusters, (4, 6), score=tokens.score)
     # The same clusters (one per blob); their order (by centre score) may differ.
-    assert num_half == num
+    idx, ref_idx = clusters.idx, ref_clusters.idx
+    assert clusters.num_clusters == ref_clusters.num_clusters
     assert torch.equal(_first_member(idx), _first_member(ref_idx))
     assert _first_member(idx).unique().numel() == 6
     assert merged.x.dtype == dtype and torch.isfinite(merged.x).all()
@@ -144,6 +145,6 @@ def test_scores_beyond_fp16_range_stay_finite():
     tokens, _ = blob_tokens(torch.float16)
     tokens = tokens.replace(score=tokens.score * 400)  # exp(score) overflows fp16 and fp32
     with torch.autocast('cpu', dtype=torch.float16):
-        idx, num = build_clustering('dpc_knn')(tokens, 1, ratio=6 / 96)
-        merged = merge_tokens(tokens, idx, num, None, (4, 6), score=tokens.score)
+        clusters = build_clustering(dict(type='dpc_knn', ratio=6 / 96))(tokens, 1)
+        merged = merge_tokens(tokens, clusters, (4, 6), score=tokens.score)
     assert torch.isfinite(merged.x).all() and torch.isfinite(merged.agg_weight).all()

@@ -6,8 +6,8 @@ import torch
 import tcformer_mm.ops.clustering as clustering
 import tcformer_mm.ops.token_set as token_set
 import tcformer_mm.ops.transforms as transforms
-from tcformer_mm.ops import (TokenSet, grid_to_map_index, map2token, merge_tokens, token2map,
-                             token2token)
+from tcformer_mm.ops import (Clusters, TokenSet, grid_to_map_index, map2token, merge_tokens,
+                             token2map, token2token)
 
 pytestmark = pytest.mark.usefixtures('formulation')
 
@@ -103,10 +103,9 @@ def test_merge_tokens_hand_example():
     x = torch.randn(1, 4, 3)
     grid = TokenSet.from_grid(x, (2, 2))
     merged = merge_tokens(grid,
-                          torch.tensor([[0, 1, 0, 1]]),
-                          2,
-                          torch.tensor([1., 3., 1., 1.]).reshape(1, 4, 1),
-                          map_size=(1, 1))
+                          Clusters(torch.tensor([[0, 1, 0, 1]]), 2),
+                          map_size=(1, 1),
+                          token_weight=torch.tensor([1., 3., 1., 1.]).reshape(1, 4, 1))
     m = merged.x[0]
     torch.testing.assert_close(m[0], (x[0, 0] + x[0, 2]) / 2)
     torch.testing.assert_close(m[1], (3 * x[0, 1] + x[0, 3]) / 4)
@@ -121,10 +120,9 @@ def test_merge_tokens_hand_example():
     torch.testing.assert_close(token2map(merged)[0, :, 0, 0], (m[0] + m[1]) / 2)
     # A second merge composes idx_token and agg_weight.
     again = merge_tokens(merged,
-                         torch.tensor([[0, 0]]),
-                         1,
-                         torch.tensor([[[1.], [3.]]]),
-                         map_size=(1, 1))
+                         Clusters(torch.tensor([[0, 0]]), 1),
+                         map_size=(1, 1),
+                         token_weight=torch.tensor([[[1.], [3.]]]))
     assert again.idx_token.tolist() == [[0, 0, 0, 0]]
     torch.testing.assert_close(
         again.agg_weight.flatten(),
@@ -134,7 +132,7 @@ def test_merge_tokens_hand_example():
 
 def test_merge_empty_cluster_is_zero():
     grid = TokenSet.from_grid(torch.randn(1, 4, 3), (2, 2))
-    merged = merge_tokens(grid, torch.tensor([[0, 0, 2, 2]]), 3, None, (1, 1))
+    merged = merge_tokens(grid, Clusters(torch.tensor([[0, 0, 2, 2]]), 3), (1, 1))
     assert torch.equal(merged.x[0, 1], torch.zeros(3))
     assert torch.isfinite(merged.agg_weight).all()
 
@@ -142,8 +140,9 @@ def test_merge_empty_cluster_is_zero():
 def test_token2token():
     x = torch.randn(1, 4, 3)
     grid = TokenSet.from_grid(x, (2, 2))
-    merged = merge_tokens(grid, torch.tensor([[1, 0, 1, 1]]), 2,
-                          torch.tensor([2., 1., 1., 5.]).reshape(1, 4, 1), (1, 1))
+    merged = merge_tokens(grid,
+                          Clusters(torch.tensor([[1, 0, 1, 1]]), 2), (1, 1),
+                          token_weight=torch.tensor([2., 1., 1., 5.]).reshape(1, 4, 1))
     # Up-sampling copies every merged token to its original tokens.
     up = token2token(merged, grid)
     torch.testing.assert_close(up[0], merged.x[0, [1, 0, 1, 1]])
@@ -161,7 +160,7 @@ def test_batch_with_different_clusterings_equals_single_images():
                                                                                2]])
     weight = torch.rand(3, 7, 1) + 0.5
     batched = (token2map(tokens), map2token(fmap, tokens), token2token(tokens, target),
-               merge_tokens(tokens, idx_cluster, 3, weight, (2, 2)))
+               merge_tokens(tokens, Clusters(idx_cluster, 3), (2, 2), token_weight=weight))
     for b in range(3):
         one = TokenSet(x=tokens.x[b:b + 1],
                        map_size=tokens.map_size,
@@ -174,7 +173,9 @@ def test_batch_with_different_clusterings_equals_single_images():
         torch.testing.assert_close(token2map(one)[0], batched[0][b])
         torch.testing.assert_close(map2token(fmap[b:b + 1], one)[0], batched[1][b])
         torch.testing.assert_close(token2token(one, one_t)[0], batched[2][b])
-        merged = merge_tokens(one, idx_cluster[b:b + 1], 3, weight[b:b + 1], (2, 2))
+        merged = merge_tokens(one,
+                              Clusters(idx_cluster[b:b + 1], 3), (2, 2),
+                              token_weight=weight[b:b + 1])
         torch.testing.assert_close(merged.x[0], batched[3].x[b])
         assert torch.equal(merged.idx_token[0], batched[3].idx_token[b])
         torch.testing.assert_close(merged.agg_weight[0], batched[3].agg_weight[b])
@@ -194,7 +195,7 @@ def test_gradcheck():
     assert torch.autograd.gradcheck(lambda v: token2token(tokens.replace(x=v), target), (x, ))
 
     def merge(v, w):
-        merged = merge_tokens(tokens.replace(x=v), idx_cluster, 3, w, (2, 2))
+        merged = merge_tokens(tokens.replace(x=v), Clusters(idx_cluster, 3), (2, 2), token_weight=w)
         return merged.x, merged.agg_weight
 
     assert torch.autograd.gradcheck(merge, (x, weight))
@@ -207,8 +208,9 @@ def test_autocast_bf16(dtype):
     fmap = torch.randn(2, 4, 3, 3).to(dtype)
     with torch.autocast('cpu', dtype=torch.bfloat16):
         outs = [token2map(tokens), map2token(fmap, tokens), token2token(tokens, tokens)]
-        merged = merge_tokens(tokens, torch.tensor([[0, 1, 2, 0, 1, 2, 0]] * 2), 3,
-                              torch.rand(2, 7, 1).to(dtype) + 0.5, (2, 2))
+        merged = merge_tokens(tokens,
+                              Clusters(torch.tensor([[0, 1, 2, 0, 1, 2, 0]] * 2), 3), (2, 2),
+                              token_weight=torch.rand(2, 7, 1).to(dtype) + 0.5)
     for out in outs + [merged.x]:
         assert out.dtype == dtype and torch.isfinite(out).all()
     assert torch.isfinite(merged.agg_weight).all()
@@ -223,9 +225,10 @@ def test_no_sparse_and_no_openmmlab():
     import tcformer_mm.ops.clustering.dpc_knn as dpc_knn
     import tcformer_mm.ops.clustering.kmeans as kmeans
     import tcformer_mm.ops.clustering.partition as partition
+    import tcformer_mm.ops.clustering.search as search
     import tcformer_mm.ops.clustering.topk as topk
     for module in (transforms, token_set, clustering, base, bsm, distance, dpc_knn, kmeans,
-                   partition, topk):
+                   partition, search, topk):
         source = inspect.getsource(module)
         for sparse_api in ('torch.sparse.', 'sparse_coo_tensor', 'to_sparse', 'sparse.mm'):
             assert sparse_api not in source
@@ -274,7 +277,9 @@ def test_pair_coalesced_transforms_match_the_per_cell_definition(dtype):
     tokens = TokenSet.from_grid(torch.randn(B, H0 * W0, C, generator=g), (H0, W0))
     idx = torch.randint(0, N, (B, H0 * W0), generator=g)
     idx[:, :N] = torch.arange(N)
-    tokens = merge_tokens(tokens, idx, N, torch.rand(B, H0 * W0, 1, generator=g) + 0.1, (7, 6))
+    tokens = merge_tokens(tokens,
+                          Clusters(idx, N), (7, 6),
+                          token_weight=torch.rand(B, H0 * W0, 1, generator=g) + 0.1)
     tokens = tokens.replace(x=tokens.x.to(dtype))
     tol = dict(rtol=1e-5, atol=1e-5) if dtype == torch.float32 else dict(rtol=2e-2, atol=2e-2)
     for map_size in (tokens.map_size, (13, 11), (3, 2), (20, 17)):

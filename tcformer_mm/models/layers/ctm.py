@@ -25,10 +25,10 @@ class CTM(BaseModule):
         out_channels (int): Channels of the merged tokens.
         num_parts (int): Spatial parts clustered separately (local CTM); 1 is global
             clustering. Defaults to 1.
-        clustering (dict | str | ClusteringMethod): Config for ``build_clustering`` or a
-            built method ``method(tokens, num_parts, ratio) -> (idx_cluster, num_clusters)``.
-            Defaults to ``dict(type='dpc_knn', k=5)``.
-        ratio (float): Kept fraction of tokens. Defaults to 0.25.
+        clustering (dict | str | ClusteringMethod): A registered clustering method
+            (``CLUSTERING_METHODS``) by name or config, e.g. ``dict(type='dpc_knn', k=5,
+            ratio=0.25)`` (its arguments and defaults are the method's), or a built one.
+            Defaults to ``'dpc_knn'``.
         init_cfg (dict, optional): Initialization config. Defaults to None.
     """
 
@@ -36,12 +36,10 @@ class CTM(BaseModule):
                  in_channels: int,
                  out_channels: int,
                  num_parts: int = 1,
-                 clustering: Union[dict, str, ClusteringMethod] = dict(type='dpc_knn', k=5),
-                 ratio: float = 0.25,
+                 clustering: Union[dict, str, ClusteringMethod] = 'dpc_knn',
                  init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg)
         self.num_parts = num_parts
-        self.ratio = ratio
         self.conv = TokenConv(in_channels, out_channels, kernel_size=3, stride=2, padding=1)
         # PyTorch's default eps, as in the released CTM.
         self.norm = nn.LayerNorm(out_channels)
@@ -75,21 +73,16 @@ class CTM(BaseModule):
             tuple[TokenSet, TokenSet]:
 
             - merged: ``x`` (B, N', C_out), N' as the clustering decides (ceil(N / 4) for
-              global DPC-kNN), on the map ((H - 1) // 2 + 1, (W - 1) // 2 + 1), no score.
+              global DPC-kNN), on the map ((H - 1) // 2 + 1, (W - 1) // 2 + 1), no score,
+              ``parts`` = ``num_parts`` (the clusterings leave the tokens part-major: the next
+              CTM sizes its parts from the shapes).
             - source: the input tokens with ``x`` (B, N, C_out) = the down-sampled, normalised
               features and ``score`` (B, N, 1): the keys/values of the next stage's first block.
         """
         x = self.norm(self.conv(tokens, pairs=pairs))
         score = self.score(x)
         source = tokens.replace(x=x, score=score)
-        idx_cluster, num_clusters = self.clustering(source, self.num_parts, ratio=self.ratio)
+        clusters = self.clustering(source, self.num_parts)
         h, w = tokens.map_size
-        merged = merge_tokens(source,
-                              idx_cluster,
-                              num_clusters,
-                              None, ((h - 1) // 2 + 1, (w - 1) // 2 + 1),
-                              score=score)
-        if isinstance(self.clustering, ClusteringMethod):
-            # Its cluster ids are part-major: the next CTM sizes its parts from the shapes.
-            merged = merged.replace(parts=self.num_parts)
+        merged = merge_tokens(source, clusters, ((h - 1) // 2 + 1, (w - 1) // 2 + 1), score=score)
         return merged, source

@@ -1,31 +1,29 @@
-"""Token clustering methods of the CTM: DPC-kNN (global and local), k-means, BSM, CTM-topk."""
-from typing import Dict, Type, Union
+"""Token clustering methods of the CTM: DPC-kNN (global and local), k-means, BSM, CTM-topk.
 
-from .base import ClusteringMethod
+Each method is one module that registers itself (:func:`register_clustering`); importing this
+package imports them, so :data:`CLUSTERING_METHODS` lists every method by its config name.
+"""
+from typing import Union
+
+from .base import (CLUSTERING_METHODS, DEFAULT_RATIO, ClusteringMethod, Clusters,
+                   register_clustering)
 from .bsm import BipartiteSoftMatching
 from .dpc_knn import DPCKNN, dpc_knn, dpc_knn_score
 from .kmeans import KMeans
-from .partition import Partition, partition_tokens
+from .partition import Partition, clusters_per_part, partition_tokens
 from .topk import TopK
-
-#: Name -> class of every clustering method, as used in configs (``dict(type='dpc_knn')``).
-CLUSTERING_METHODS: Dict[str, Type[ClusteringMethod]] = {
-    'dpc_knn': DPCKNN,
-    'kmeans': KMeans,
-    'bsm': BipartiteSoftMatching,
-    'topk': TopK,
-}
 
 
 def build_clustering(cfg: Union[str, dict, ClusteringMethod]) -> ClusteringMethod:
     """Build a clustering method from its name or a dict ``dict(type=name, **kwargs)``.
 
     Args:
-        cfg (str | dict | ClusteringMethod): e.g. ``'dpc_knn'`` or ``dict(type='dpc_knn', k=5)``;
-            an already built method is returned as is.
+        cfg (str | dict | ClusteringMethod): e.g. ``'dpc_knn'`` or
+            ``dict(type='dpc_knn', k=5, ratio=0.25)``; an already built method is returned as
+            is.
 
     Returns:
-        ClusteringMethod: A callable ``method(tokens, num_parts, ratio)``.
+        ClusteringMethod: A callable ``method(tokens, num_parts) -> Clusters``.
 
     Raises:
         ValueError: On an unknown type or a dict without ``type``.
@@ -51,6 +49,7 @@ def build_clustering(cfg: Union[str, dict, ClusteringMethod]) -> ClusteringMetho
 
 
 __all__ = [
-    'CLUSTERING_METHODS', 'build_clustering', 'ClusteringMethod', 'DPCKNN', 'KMeans',
-    'BipartiteSoftMatching', 'TopK', 'Partition', 'partition_tokens', 'dpc_knn', 'dpc_knn_score'
+    'CLUSTERING_METHODS', 'DEFAULT_RATIO', 'build_clustering', 'register_clustering',
+    'Clusters', 'ClusteringMethod', 'DPCKNN', 'KMeans', 'BipartiteSoftMatching', 'TopK',
+    'Partition', 'partition_tokens', 'clusters_per_part', 'dpc_knn', 'dpc_knn_score'
 ]

@@ -1,9 +1,11 @@
 """Bipartite Soft Matching (ToMe, Bolya et al., ICLR 2023) as a CTM clustering (Table IX)."""
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .base import ClusteringMethod, check_positive_int
+from .base import DEFAULT_RATIO, ClusteringMethod, check_positive_int, register_clustering
 from .distance import DEFAULT_BLOCK_BYTES, rows_per_block
 from .partition import Partition
 
@@ -34,6 +36,7 @@ def _best_match(a: Tensor, b: Tensor, valid_b: Tensor, max_block_bytes: int):
     return best, index
 
 
+@register_clustering('bsm')
 class BipartiteSoftMatching(ClusteringMethod):
     """Token clustering by ``num_steps`` steps of Bipartite Soft Matching.
 
@@ -49,10 +52,15 @@ class BipartiteSoftMatching(ClusteringMethod):
 
     Args:
         num_steps (int): BSM steps per CTM. Default: 5.
+        ratio (float): Fraction of the tokens kept as clusters. Default: 0.25.
         max_block_bytes (int): Memory bound of one block of the similarity matrix.
     """
 
-    def __init__(self, num_steps: int = 5, max_block_bytes: int = DEFAULT_BLOCK_BYTES):
+    def __init__(self,
+                 num_steps: int = 5,
+                 ratio: float = DEFAULT_RATIO,
+                 max_block_bytes: int = DEFAULT_BLOCK_BYTES):
+        super().__init__(ratio)
         self.num_steps = check_positive_int('bsm', 'num_steps', num_steps)
         self.max_block_bytes = check_positive_int('bsm', 'max_block_bytes', max_block_bytes)
 
@@ -115,11 +123,7 @@ class BipartiteSoftMatching(ClusteringMethod):
         step = 0
         while bool((count > M).any()):
             step += 1
-            if step < self.num_steps:
-                target = torch.round(start * (M / start)**(step / self.num_steps)).long()
-                target = target.clamp(min=M)
-            else:
-                target = torch.full_like(count, M)
+            target = self.target(start, M, step)
             r = torch.minimum((count - target).clamp(min=0), (count + 1) // 2)
             r = torch.where(count > 1, r, torch.zeros_like(r))
             if not bool((r > 0).any()):
@@ -127,3 +131,28 @@ class BipartiteSoftMatching(ClusteringMethod):
             feat, size, count, mapping = self._step(feat, size, count, r)
             assign = torch.gather(mapping, 1, assign)
         return assign
+
+    def target(self, start: Tensor, clusters: int, step: int) -> Tensor:
+        """Tokens of every part after ``step`` steps (the geometric schedule), long.
+
+        Args:
+            start (Tensor): fp64, real tokens of every part before the first step.
+            clusters (int): M.
+            step (int): 1, 2, ...
+        """
+        if step >= self.num_steps:
+            return torch.full_like(start, clusters, dtype=torch.long)
+        target = torch.round(start * (clusters / start)**(step / self.num_steps)).long()
+        return target.clamp(min=clusters)
+
+    def flops(self, num_tokens: int, channels: int, num_parts: int, num_clusters: int) -> int:
+        # The similarity of every step, |A| x |B| x C per part, counted twice as in TPAMI
+        # Table IX's BSM row (6.0 GFLOPs).
+        start = torch.tensor(num_tokens / num_parts, dtype=torch.float64)
+        count, flops, step = num_tokens / num_parts, 0, 0
+        while count > num_clusters:
+            step += 1
+            target = int(self.target(start, num_clusters, step))
+            flops += math.ceil(count / 2) * math.floor(count / 2) * channels * num_parts
+            count -= min(count - target, math.ceil(count / 2))
+        return 2 * int(flops)

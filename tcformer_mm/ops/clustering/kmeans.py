@@ -6,11 +6,12 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ..transforms import token2map
-from .base import ClusteringMethod, check_positive_int
+from .base import DEFAULT_RATIO, ClusteringMethod, check_positive_int, register_clustering
 from .distance import DEFAULT_BLOCK_BYTES, nearest_centre
 from .partition import Partition, num_windows_per_side
 
 
+@register_clustering('kmeans')
 class KMeans(ClusteringMethod):
     """k-means with centres initialised by adaptive average pooling of the feature map.
 
@@ -26,10 +27,15 @@ class KMeans(ClusteringMethod):
 
     Args:
         num_iters (int): Lloyd iterations. Default: 10.
+        ratio (float): Fraction of the tokens kept as clusters. Default: 0.25.
         max_block_bytes (int): Memory bound of one block of the (N, M) distance matrix.
     """
 
-    def __init__(self, num_iters: int = 10, max_block_bytes: int = DEFAULT_BLOCK_BYTES):
+    def __init__(self,
+                 num_iters: int = 10,
+                 ratio: float = DEFAULT_RATIO,
+                 max_block_bytes: int = DEFAULT_BLOCK_BYTES):
+        super().__init__(ratio)
         self.num_iters = check_positive_int('kmeans', 'num_iters', num_iters)
         self.max_block_bytes = check_positive_int('kmeans', 'max_block_bytes', max_block_bytes)
 
@@ -63,3 +69,8 @@ class KMeans(ClusteringMethod):
             centres = torch.where(counts > 0, sums / counts.clamp(min=1),
                                   centres.reshape(BP * M, C)).reshape(BP, M, C)
         return nearest_centre(x, centres, self.max_block_bytes)
+
+    def flops(self, num_tokens: int, channels: int, num_parts: int, num_clusters: int) -> int:
+        # Every iteration measures every token against its part's centres; the papers'
+        # k-means row (TPAMI Table IX, 11.7 GFLOPs) counts it twice per iteration.
+        return 2 * self.num_iters * num_tokens * num_clusters * channels

@@ -5,15 +5,15 @@ clustering). Cell (r, c) lies in window (floor(r * s / H0), floor(c * s / W0)). 
 makes windows differ by at most one row / column, needs no padding of the map, and nests:
 floor(floor(r * 4 / H0) / 2) == floor(r * 2 / H0), so each window of a 4x4 split lies in one
 window of the 2x2 split. Because clusters never cross windows, all cells of a merged token lie in
-one window of every coarser split, and a token's part can be read off its cells at any stage;
-nothing about parts needs to be stored in the TokenSet.
+one window of every coarser split, and a token's part can be read off its cells at any stage.
+The window of a cell is the pixel of an s x s map that contains it (``grid_to_map_index``).
 
 The tokens are sorted by part (stably, so each part keeps the token order) and every part is
 padded to the largest part, so all parts of all images cluster as one batch of B * P sets.
 
 The part sizes follow from the shapes wherever the layout is known (:func:`_static_layout`):
-for grid tokens from the window sizes, and for tokens a CTM left part-major
-(``TokenSet.parts``) from the token count. Only other token sets have their sizes read off the
+for grid tokens from the window sizes, and for tokens a clustering left part-major
+(``TokenSet.parts``, set by ``merge_tokens`` from ``Clusters.parts``) from the token count. Only other token sets have their sizes read off the
 data, which waits for the device.
 """
 import math
@@ -23,7 +23,7 @@ from typing import List, Optional, Tuple
 import torch
 from torch import Tensor
 
-from ..token_set import TokenSet
+from ..token_set import TokenSet, grid_to_map_index
 
 
 def num_windows_per_side(num_parts: int) -> int:
@@ -34,22 +34,11 @@ def num_windows_per_side(num_parts: int) -> int:
     return s
 
 
-def cell_part_index(init_grid_size, num_parts: int, device=None) -> Tensor:
-    """The part of every initial grid cell.
-
-    Args:
-        init_grid_size (tuple[int, int]): (H0, W0).
-        num_parts (int): P = s * s.
-        device: Device of the result.
-
-    Returns:
-        Tensor: Long, shape (H0 * W0,), part (floor(r*s/H0)) * s + floor(c*s/W0) in [0, P).
-    """
+def cell_part_index(init_grid_size: Tuple[int, int], num_parts: int, device=None) -> Tensor:
+    """The part of every initial grid cell (H0 * W0,): the pixel of the s x s map of windows
+    that holds it."""
     s = num_windows_per_side(num_parts)
-    H0, W0 = init_grid_size
-    rows = torch.arange(H0, device=device) * s // H0
-    cols = torch.arange(W0, device=device) * s // W0
-    return (rows.unsqueeze(1) * s + cols.unsqueeze(0)).reshape(-1)
+    return grid_to_map_index(init_grid_size, (s, s), device)
 
 
 def window_sizes(length: int, num_windows: int) -> List[int]:
@@ -192,8 +181,7 @@ def _part_from_cells(tokens: TokenSet, P: int) -> Tensor:
     # A token takes the part of its cells (they all agree, see the module docstring). A token
     # without cells (an empty k-means cluster of an earlier CTM) has no position; it goes to
     # part 0.
-    cell_part = cell_part_index(tokens.init_grid_size, P,
-                                tokens.x.device).expand_as(tokens.idx_token)
+    cell_part = cell_part_index(tokens.init_grid_size, P, tokens.x.device).expand_as(tokens.idx_token)
     # Parts are >= 0, so including the zeros changes nothing; ONNX has no include_self=False.
     return torch.zeros(B, N, dtype=torch.long,
                        device=tokens.x.device).scatter_reduce(1,

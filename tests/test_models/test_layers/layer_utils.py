@@ -3,7 +3,7 @@ import math
 
 import torch
 
-from tcformer_mm.ops import TokenSet, merge_tokens
+from tcformer_mm.ops import Clusters, TokenSet, merge_tokens
 
 
 def grid_tokens(b=2, h=8, w=6, c=16, seed=0):
@@ -18,7 +18,9 @@ def merged_tokens(b=2, h=8, w=6, c=16, num_clusters=12, seed=0):
     idx = torch.randint(0, num_clusters, (b, h * w), generator=g)
     idx[:, :num_clusters] = torch.arange(num_clusters)
     weight = torch.rand(b, h * w, 1, generator=g) + 0.1
-    return merge_tokens(tokens, idx, num_clusters, weight, ((h - 1) // 2 + 1, (w - 1) // 2 + 1))
+    return merge_tokens(tokens,
+                        Clusters(idx, num_clusters), ((h - 1) // 2 + 1, (w - 1) // 2 + 1),
+                        token_weight=weight)
 
 
 def randomize(module, seed=0):

@@ -15,7 +15,8 @@ def test_ctm_merges_by_eq3_and_keeps_the_score():
     assert merged.num_tokens == math.ceil(63 / 4)
     assert merged.map_size == (5, 4) and merged.score is None
     assert source.x.shape == (2, 63, 32) and source.score.shape == (2, 63, 1)
-    idx, num = ctm.clustering(source, 1, 0.25)
+    clusters = ctm.clustering(source, 1)
+    idx, num = clusters.idx, clusters.num_clusters
     # eq. 3 for image 0, from its own cluster assignment.
     weight = source.score.exp()
     w_sum = torch.zeros(num, 1).index_add_(0, idx[0], weight[0])

@@ -34,7 +34,9 @@ def test_build_clustering():
 def test_cluster_count_ids_and_locality(name, num_parts):
     tokens = tokens_with_score()
     method = build_clustering(name)
-    idx, num = method(tokens, num_parts, 0.25)
+    clusters = method(tokens, num_parts)
+    idx, num = clusters.idx, clusters.num_clusters
+    assert clusters.parts == num_parts
     parts = partition_tokens(tokens, num_parts, 0.25)
     M = parts.num_clusters
     assert num == num_parts * M
@@ -44,23 +46,27 @@ def test_cluster_count_ids_and_locality(name, num_parts):
     if name != 'kmeans':  # k-means may leave a cluster empty (documented)
         for b in range(2):
             assert torch.equal(torch.unique(idx[b]), torch.arange(num))
-    again, _ = method(tokens, num_parts, 0.25)
+    again = method(tokens, num_parts).idx
     assert torch.equal(idx, again)
 
 
 def test_methods_run_on_merged_tokens():
     tokens = tokens_with_score(16, 16)
-    idx, num = DPCKNN()(tokens, 16)
-    merged = merge_tokens(tokens, idx, num, None, (8, 8))
+    clusters = DPCKNN()(tokens, 16)
+    num = clusters.num_clusters
+    merged = merge_tokens(tokens, clusters, (8, 8))
+    assert merged.parts == 16
     merged = merged.replace(score=torch.randn(2, num, 1))
     for name in CLUSTERING_METHODS:
-        idx2, num2 = build_clustering(name)(merged, 4)
-        assert num2 == 4 * 4 and idx2.shape == (2, num) and idx2.max() < num2
+        again = build_clustering(name)(merged, 4)
+        assert again.num_clusters == 4 * 4 and again.idx.shape == (2, num)
+        assert again.idx.max() < again.num_clusters
 
 
 def test_topk_centres_are_highest_scores():
     tokens = tokens_with_score(6, 6, B=1)
-    idx, num = TopK()(tokens, 1, 0.25)
+    clusters = TopK()(tokens, 1)
+    idx, num = clusters.idx, clusters.num_clusters
     score = tokens.score[0, :, 0]
     centres = torch.argsort(score, descending=True)[:num]
     assert torch.equal(idx[0, centres], torch.arange(num))
@@ -78,18 +84,18 @@ def test_bsm_merges_most_similar_pairs():
     a, b = torch.tensor([1., 0., 0.]), torch.tensor([0., 1., 0.])
     # Alternating split: A = {0, 2}, B = {1, 3}; 0 matches 1 and 2 matches 3.
     x = torch.stack([a, a + 0.01 * b, b, b + 0.01 * a])[None]
-    idx, num = BipartiteSoftMatching()(TokenSet.from_grid(x, (2, 2)), 1, 0.5)
+    clusters = BipartiteSoftMatching(ratio=0.5)(TokenSet.from_grid(x, (2, 2)), 1)
+    idx, num = clusters.idx, clusters.num_clusters
     assert num == 2 and idx.tolist() == [[0, 0, 1, 1]]
 
 
 def test_bsm_reaches_m_in_five_steps_and_beyond():
     tokens = tokens_with_score(20, 20, B=1)
-    method = BipartiteSoftMatching()
-    idx, num = method(tokens, 1, 0.25)
+    idx = BipartiteSoftMatching()(tokens, 1).idx
     assert torch.equal(torch.unique(idx), torch.arange(100))
     # 400 -> 5 clusters needs more than 5 halvings: extra steps still give exactly M.
-    idx, num = method(tokens, 1, 5 / 400)
-    assert num == 5 and torch.equal(torch.unique(idx), torch.arange(5))
+    clusters = BipartiteSoftMatching(ratio=5 / 400)(tokens, 1)
+    assert clusters.num_clusters == 5 and torch.equal(torch.unique(clusters.idx), torch.arange(5))
 
 
 def test_kmeans_separates_spatial_blobs():
@@ -99,7 +105,8 @@ def test_kmeans_separates_spatial_blobs():
     x[..., 4:, 1] = 5.
     x = x + 0.01 * torch.randn(1, 8, 8, 4)
     tokens = TokenSet.from_grid(x.reshape(1, 64, 4), (8, 8))
-    idx, num = KMeans()(tokens, 1, 2 / 64)
+    clusters = KMeans(ratio=2 / 64)(tokens, 1)
+    idx, num = clusters.idx, clusters.num_clusters
     labels = idx.reshape(8, 8)
     assert num == 2
     assert (labels[:, :4] == labels[0, 0]).all() and (labels[:, 4:] == labels[0, 7]).all()
@@ -112,4 +119,4 @@ def test_autocast_does_not_change_clusters(name):
     ref = build_clustering(name)(tokens, 4)
     with torch.autocast('cpu', dtype=torch.bfloat16):
         out = build_clustering(name)(tokens, 4)
-    assert out[1] == ref[1] and torch.equal(out[0], ref[0])
+    assert out.num_clusters == ref.num_clusters and torch.equal(out.idx, ref.idx)

@@ -43,8 +43,8 @@ def test_well_separated_blobs():
     # Same cluster <=> same blob.
     assert torch.equal(idx_cluster[:, None] == idx_cluster[None], label[:, None] == label[None])
     # Through the TokenSet interface (global: ceil(30 / 10) = 3 clusters with ratio 0.1).
-    idx, num = DPCKNN()(TokenSet.from_grid(x[None], (5, 6)), 1, 0.1)
-    assert num == 3 and torch.equal(idx[0], idx_cluster)
+    clusters = DPCKNN(ratio=0.1)(TokenSet.from_grid(x[None], (5, 6)), 1)
+    assert clusters.num_clusters == 3 and torch.equal(clusters.idx[0], idx_cluster)
 
 
 def test_matches_reference():
@@ -71,9 +71,9 @@ def test_deterministic_with_duplicates():
     g = torch.Generator().manual_seed(0)
     base = torch.randn(1, 40, 8, generator=g)
     x = torch.cat([base, base, base[:, :10]], dim=1)  # many exact ties
-    runs = [DPCKNN()(TokenSet.from_grid(x, (9, 10)), 1)[0] for _ in range(3)]
+    runs = [DPCKNN()(TokenSet.from_grid(x, (9, 10)), 1).idx for _ in range(3)]
     assert torch.equal(runs[0], runs[1]) and torch.equal(runs[0], runs[2])
-    local = [DPCKNN()(TokenSet.from_grid(x, (9, 10)), 4)[0] for _ in range(2)]
+    local = [DPCKNN()(TokenSet.from_grid(x, (9, 10)), 4).idx for _ in range(2)]
     assert torch.equal(local[0], local[1])
 
 
@@ -103,7 +103,8 @@ def test_blocked_equals_unblocked():
 def test_local_with_one_part_equals_global():
     x = torch.randn(2, 15 * 17, 8)
     tokens = TokenSet.from_grid(x, (15, 17))
-    idx, num = build_clustering('dpc_knn')(tokens, 1, 0.25)
+    clusters = build_clustering('dpc_knn')(tokens, 1)
+    idx, num = clusters.idx, clusters.num_clusters
     assert num == math.ceil(255 * 0.25)
     assert torch.equal(idx, dpc_knn(x, num))
 
@@ -145,7 +146,8 @@ def test_local_parts_batched_equal_separate_parts():
     """Local clustering of 4 parts equals clustering each part's tokens alone."""
     H0, W0 = 9, 11
     x = torch.randn(1, H0 * W0, 8)
-    idx, num = build_clustering('dpc_knn')(TokenSet.from_grid(x, (H0, W0)), 4, 0.25)
+    clusters = build_clustering('dpc_knn')(TokenSet.from_grid(x, (H0, W0)), 4)
+    idx, num = clusters.idx, clusters.num_clusters
     M = num // 4
     r, c = torch.meshgrid(torch.arange(H0), torch.arange(W0), indexing='ij')
     part = ((r * 2 // H0) * 2 + c * 2 // W0).flatten()
@@ -157,7 +159,8 @@ def test_local_parts_batched_equal_separate_parts():
 def test_bf16_autocast_input():
     x = torch.randn(1, 64, 8)
     with torch.autocast('cpu', dtype=torch.bfloat16):
-        idx, num = DPCKNN()(TokenSet.from_grid(x.bfloat16(), (8, 8)), 4)
+        clusters = DPCKNN()(TokenSet.from_grid(x.bfloat16(), (8, 8)), 4)
+        idx, num = clusters.idx, clusters.num_clusters
     assert num == 16 and idx.dtype == torch.long
     assert torch.equal(torch.unique(idx), torch.arange(16))
 
@@ -187,9 +190,8 @@ def test_assignment_from_neighbour_lists_equals_exhaustive(copies):
     """dpc_knn assigns a token from its kNN list when the list holds a centre that no unlisted
     centre can tie with, and searches all centres otherwise; the result is the exhaustive
     nearest centre (ties: lowest cluster id)."""
-    import importlib
-    module = importlib.import_module('tcformer_mm.ops.clustering.dpc_knn')  # the package
-    # exports the function under the module's name
+    from tcformer_mm.ops.clustering.dpc_knn import _score
+    from tcformer_mm.ops.clustering.search import TokenSearch
     g = torch.Generator().manual_seed(1)
     if copies == 1:
         x = torch.randn(2, 400, 8, generator=g)
@@ -198,13 +200,16 @@ def test_assignment_from_neighbour_lists_equals_exhaustive(copies):
         # are exact, so copies are at distance 0 and tie exactly.
         base = torch.randint(-3, 4, (2, 200 // copies, 4), generator=g).float()
         x = torch.cat([base, -base], dim=1).repeat(1, copies, 1)
-    score, _, neighbours = module._score_and_neighbours(x, 5, None, module.DEFAULT_BLOCK_BYTES)
+    neighbours = TokenSearch(x, static=False)
+    score, _ = _score(neighbours, 5)
     centres = select_centres(score, 100)
-    assert torch.equal(dpc_knn(x, 100), module.assign_to_centres(neighbours.x, centres))
+    exhaustive = TokenSearch(x, static=True).nearest_centre(centres)
+    assert torch.equal(neighbours.nearest_centre(centres), exhaustive)
+    assert torch.equal(dpc_knn(x, 100), exhaustive)
     is_centre = torch.zeros(2, 400, dtype=torch.bool).scatter_(1, centres, True)
-    listed = torch.gather(is_centre, 1, neighbours.idx.reshape(2, -1)).reshape(2, 400, -1)
+    listed = torch.gather(is_centre, 1, neighbours.nbr_idx.reshape(2, -1)).reshape(2, 400, -1)
     if copies == 1:  # both routes: some lists hold a centre, some do not
         assert 0 < int(listed.any(-1).sum()) < 800
     else:  # every list is 8 of the 10 copies at distance 0, with a centre: an unlisted
         # centre (another copy) could tie, so every token takes the exhaustive search
-        assert listed.any(-1).all() and (neighbours.d2 == 0).all()
+        assert listed.any(-1).all() and (neighbours.nbr_d2 == 0).all()

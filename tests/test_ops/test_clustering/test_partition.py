@@ -76,7 +76,8 @@ def test_local_ctm_chain_16_4_1(size, method):
     cluster = build_clustering(method)
     for num_parts in (16, 4, 1):
         N = tokens.num_tokens
-        idx_cluster, num_clusters = cluster(tokens, num_parts, 0.25)
+        clusters = cluster(tokens, num_parts)
+        idx_cluster, num_clusters = clusters.idx, clusters.num_clusters
         parts = partition_tokens(tokens, num_parts, 0.25)
         M = parts.num_clusters
         assert num_clusters == num_parts * M
@@ -87,7 +88,7 @@ def test_local_ctm_chain_16_4_1(size, method):
             assert len(torch.unique(idx_cluster[b])) == num_clusters
         if num_parts == 1:
             assert num_clusters == -(-N // 4)
-        tokens = merge_tokens(tokens, idx_cluster, num_clusters, None, tokens.map_size)
+        tokens = merge_tokens(tokens, clusters, tokens.map_size)
         # All cells of a merged token lie in one window of this CTM's split.
         cell_part = cell_part_index(size, num_parts).expand_as(tokens.idx_token)
         lo = torch.full((2, num_clusters), 99).scatter_reduce(1, tokens.idx_token, cell_part,
