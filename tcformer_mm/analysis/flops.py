@@ -7,17 +7,18 @@ TCFormer-Large at 224 x 224: 3.84 / 5.83 / 12.15 GFLOPs, the same with local clu
 4.49 / 10.81). Multiply-accumulates count once. This module reproduces that counter with forward
 hooks keyed by module class, so the model code stays free of counting logic:
 
-- ordinary layers, ptflops' rules: Conv ``positions x C_in / groups x k x C_out`` plus one per
-  output element for the bias; Linear ``numel(input) x C_out``; norms ``numel(input)``, doubled
-  when affine; ReLU family ``numel(output)``; pooling ``numel(input)``; up-sampling
-  ``numel(output)``; GELU, softmax, dropout and element-wise sums are free.
-  ``nn.MultiheadAttention`` (functional inside) counts its four projections and
+- ordinary layers, ptflops' rules (:data:`LAYER_RULES`): Conv ``positions x C_in / groups x k x
+  C_out`` plus one per output element for the bias; Linear ``numel(input) x C_out``; norms
+  ``numel(input)``, doubled when affine; ReLU family ``numel(output)``; pooling
+  ``numel(input)``; up-sampling ``numel(output)``; GELU, softmax, dropout and element-wise sums
+  are free. ``nn.MultiheadAttention`` (functional inside) counts its four projections and
   ``2 x N_q x N_k x C``; mmdet's ``Mask2FormerHead`` its mask-prediction einsums
   ``Q x H x W x C`` per decoder layer.
-- attention: ``2 x N_q x M x C`` (QK^T and AV) with M the key count: ``(h / r) x (w / r)``
-  for a map-based (or no) reduction of the keys, h x w the query's map (the papers' rule),
-  the merged tokens of a CR layer, the given keys of ``reduced_key_value``; plus a token->map of the
-  keys before a map-based reduction.
+- attention: ``2 x N_q x M x C`` (QK^T and AV) with M the key count, the tokens entering the
+  key/value projection ``kv``: ``(h / r) x (w / r)`` after a map-based reduction, h x w the
+  query's map (the papers' rule), the merged tokens of a CR layer, or the keys given already
+  reduced; plus a token->map of the keys before a map-based reduction. Without a reduction the
+  papers' rule takes ``h x w`` as the key count, whatever the keys.
 - token transforms: token->map, map->token and token->token cost ``N_0 x (C + 4)`` each,
   N_0 the number of initial grid cells; a :class:`TokenConv` is its conv on the map, its 1x1
   skip conv and one token->map plus one map->token.
@@ -28,6 +29,16 @@ hooks keyed by module class, so the model code stays free of counting logic:
   counter's rules for k-means and BSM are not known: theirs count every similarity twice (a
   multiply and an add), which is what reproduces TPAMI Table IX's k-means and BSM rows (11.7
   and 6.0 GFLOPs); CTM-topk has no published count and is counted like DPC-kNN's assignment.
+
+The rules never read a forward's arguments by name, so renaming a layer's keyword leaves the
+count alone. They read the module's attributes (its widths, ratios, modes), its output, and its
+inputs by type: the first tensor (ordinary layers), the first :class:`TokenSet` among the
+positional then keyword arguments, looking into lists and tuples (a token layer's input, an
+attention's query, the MTA's first level). Every token set of one forward shares N_0. An
+attention's key count is the token count entering its ``kv`` projection, which a second hook
+on that projection records; keys that enter it as a token set argument's own features were
+given already reduced (no reduction ran). ``nn.MultiheadAttention``'s query and key are its
+first two tensors (its signature's order, in which mmcv passes them).
 
 Two conventions (:data:`CONVENTIONS`): ``'papers'`` (the default) leaves out what the papers'
 counter left out, ``'full'`` counts it too:
@@ -43,11 +54,10 @@ counter left out, ``'full'`` counts it too:
 
 :class:`FlopsResult` reports the left-out amounts either way.
 """
-import inspect
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Callable, Dict, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
 import torch
 import torch.nn as nn
@@ -133,11 +143,59 @@ def clustering_flops(method: ClusteringMethod, num_tokens: int, channels: int,
     return method.flops(num_tokens, channels, num_parts, clusters) + num_tokens * channels
 
 
-def _bind(module: nn.Module, args: tuple, kwargs: dict) -> Dict[str, object]:
-    """The forward's arguments by name (defaults filled in)."""
-    bound = inspect.signature(module.forward).bind(*args, **kwargs)
-    bound.apply_defaults()
-    return bound.arguments
+def _of_type(cls: type, args: tuple, kwargs: dict) -> List:
+    """A forward's arguments of type ``cls``, positional then keyword, looking one level into
+    lists and tuples: how the rules read inputs, never by name."""
+    found = []
+    for value in (*args, *kwargs.values()):
+        for item in (value if isinstance(value, (list, tuple)) else (value, )):
+            if isinstance(item, cls):
+                found.append(item)
+    return found
+
+
+def _first(cls: type, args: tuple, kwargs: dict):
+    """The first argument of type ``cls`` (see :func:`_of_type`)."""
+    found = _of_type(cls, args, kwargs)
+    if not found:
+        raise TypeError(f'no {cls.__name__} input')
+    return found[0]
+
+
+def _positions(x: torch.Tensor) -> int:
+    """Spatial positions of a (B, C, ...) tensor, batch included."""
+    return x[0, 0].numel() * x.shape[0]
+
+
+def _deconv_flops(conv: nn.Module, x: torch.Tensor, out: torch.Tensor) -> int:
+    """ptflops' transposed-conv rule: the kernel at every input position, plus the bias."""
+    per_position = math.prod(conv.kernel_size) * conv.in_channels * conv.out_channels // conv.groups
+    bias = conv.out_channels * _positions(out) if conv.bias is not None else 0
+    return per_position * _positions(x) + bias
+
+
+def _affine(norm: nn.Module) -> bool:
+    return getattr(norm, 'affine', False) or getattr(norm, 'elementwise_affine', False)
+
+
+def _nd(*names: str) -> Tuple[type, ...]:
+    """``torch.nn``'s 1d, 2d and 3d classes of these names."""
+    return tuple(getattr(nn, f'{name}{d}d') for name in names for d in (1, 2, 3))
+
+
+#: ptflops' rules for ordinary layers: module classes -> (category, FLOPs of (module, first
+#: input tensor, output)), looked up along the module's MRO.
+LAYER_RULES: Dict[Tuple[type, ...], Tuple[str, Callable]] = {
+    _nd('Conv'): ('conv', lambda m, x, out: conv_flops(m, _positions(out))),
+    _nd('ConvTranspose'): ('conv', _deconv_flops),
+    (nn.Linear, ): ('linear', lambda m, x, out: x.numel() * m.out_features),
+    (nn.LayerNorm, nn.GroupNorm, nn.SyncBatchNorm) + _nd('BatchNorm', 'InstanceNorm'):
+    ('norm', lambda m, x, out: x.numel() * (2 if _affine(m) else 1)),
+    (nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.PReLU, nn.ELU, nn.Upsample):
+    ('activation/pooling', lambda m, x, out: out.numel()),
+    _nd('MaxPool', 'AvgPool', 'AdaptiveMaxPool', 'AdaptiveAvgPool'):
+    ('activation/pooling', lambda m, x, out: x.numel()),
+}
 
 
 class FlopCounter:
@@ -172,9 +230,17 @@ class FlopCounter:
         self.by_module: Dict[str, int] = defaultdict(int)
         self.papers_omit: Dict[str, int] = {k: 0 for k in PAPERS_OMIT}
         self._handles = []
-        # Module classes -> rule; looked up along the MRO, so subclasses (mmcv's Conv2d
-        # wrapper) inherit their base's rule and TokenConv, a Conv2d, gets its own.
+        # What entered each attention's kv projection during its forward (popped by its rule).
+        self._keys: Dict[nn.Module, torch.Tensor] = {}
+        # Module classes -> rule(module, args, kwargs, output) -> {category: FLOPs}; looked up
+        # along the MRO, so subclasses (mmcv's Conv2d wrapper) inherit their base's rule and
+        # TokenConv, a Conv2d, gets its own.
         self._rules: Dict[type, Callable] = {
+            cls: self._layer_rule(category, count)
+            for classes, (category, count) in LAYER_RULES.items()
+            for cls in classes
+        }
+        self._rules.update({
             TokenConv: self._token_conv,
             GridAttention: self._grid_attention,
             TCAttention: self._tc_attention,
@@ -182,25 +248,8 @@ class FlopCounter:
             CTM: self._ctm,
             MTA: self._mta,
             TCFormer: self._backbone,
-            nn.Conv1d: self._conv,
-            nn.Conv2d: self._conv,
-            nn.Conv3d: self._conv,
-            nn.ConvTranspose1d: self._deconv,
-            nn.ConvTranspose2d: self._deconv,
-            nn.ConvTranspose3d: self._deconv,
-            nn.Linear: self._linear,
             nn.MultiheadAttention: self._multihead_attention,
-        }
-        for cls in (nn.LayerNorm, nn.GroupNorm, nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d,
-                    nn.SyncBatchNorm, nn.InstanceNorm1d, nn.InstanceNorm2d, nn.InstanceNorm3d):
-            self._rules[cls] = self._norm
-        for cls in (nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.PReLU, nn.ELU):
-            self._rules[cls] = self._activation
-        for cls in (nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d, nn.AvgPool1d, nn.AvgPool2d,
-                    nn.AvgPool3d, nn.AdaptiveMaxPool1d, nn.AdaptiveMaxPool2d, nn.AdaptiveMaxPool3d,
-                    nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d, nn.AdaptiveAvgPool3d):
-            self._rules[cls] = self._pool
-        self._rules[nn.Upsample] = self._upsample
+        })
         try:
             from mmdet.models.dense_heads import Mask2FormerHead
         except ImportError:  # mmdet is optional
@@ -223,6 +272,7 @@ class FlopCounter:
         for handle in self._handles:
             handle.remove()
         self._handles = []
+        self._keys.clear()
 
     def _register(self, module: nn.Module, name: str) -> None:
         rule = self._rule(module)
@@ -230,6 +280,9 @@ class FlopCounter:
             top = '.'.join(name.split('.')[:self.depth]) if name else '(model)'
             self._handles.append(
                 module.register_forward_hook(self._hook(rule, top), with_kwargs=True))
+        if isinstance(module, (GridAttention, TCAttention)):
+            self._handles.append(
+                module.kv.register_forward_hook(self._remember_keys, with_kwargs=True))
         for child_name, child in module.named_children():
             # A TokenConv's rule covers its skip conv (which its forward mostly runs as a
             # matmul, not as a module call); an nn.MultiheadAttention's covers its out_proj.
@@ -250,53 +303,26 @@ class FlopCounter:
 
         return hook
 
+    def _remember_keys(self, kv, args, kwargs, output) -> None:
+        self._keys[kv] = _first(torch.Tensor, args, kwargs)
+
     @property
     def total(self) -> int:
         return sum(self.by_category.values())
 
     # ------------------------------------------------------------------ ptflops-style rules
     @staticmethod
-    def _first_tensor(args, kwargs) -> torch.Tensor:
-        for value in list(args) + list(kwargs.values()):
-            if isinstance(value, torch.Tensor):
-                return value
-        raise TypeError('no tensor input')
-
-    def _conv(self, module, args, kwargs, output):
-        positions = output[0, 0].numel() * output.shape[0]
-        return {'conv': conv_flops(module, positions)}
-
-    def _deconv(self, module, args, kwargs, output):
-        x = self._first_tensor(args, kwargs)
-        in_positions = x[0, 0].numel() * x.shape[0]
-        kernel = math.prod(module.kernel_size)
-        flops = kernel * module.in_channels * module.out_channels // module.groups * in_positions
-        if module.bias is not None:
-            flops += module.out_channels * output[0, 0].numel() * output.shape[0]
-        return {'conv': flops}
-
-    def _linear(self, module, args, kwargs, output):
-        return {'linear': self._first_tensor(args, kwargs).numel() * module.out_features}
-
-    def _norm(self, module, args, kwargs, output):
-        affine = getattr(module, 'affine', False) or getattr(module, 'elementwise_affine', False)
-        return {'norm': self._first_tensor(args, kwargs).numel() * (2 if affine else 1)}
-
-    def _activation(self, module, args, kwargs, output):
-        return {'activation/pooling': output.numel()}
-
-    def _pool(self, module, args, kwargs, output):
-        return {'activation/pooling': self._first_tensor(args, kwargs).numel()}
-
-    def _upsample(self, module, args, kwargs, output):
-        return {'activation/pooling': output.numel()}
+    def _layer_rule(category: str, count: Callable) -> Callable:
+        """A :data:`LAYER_RULES` entry as a rule."""
+        return lambda module, args, kwargs, output: {
+            category: count(module, _first(torch.Tensor, args, kwargs), output)
+        }
 
     def _multihead_attention(self, module, args, kwargs, output):
         # nn.MultiheadAttention runs its projections functionally: q/k/v in-projections,
         # QK^T and AV, and the out-projection (as later ptflops versions count it; mmcv 1.x's
         # counter skipped the module, which would leave Mask2Former's decoder half counted).
-        arguments = _bind(module, args, kwargs)
-        query, key = arguments['query'], arguments['key']
+        query, key = _of_type(torch.Tensor, args, kwargs)[:2]
         if not module.batch_first and query.dim() == 3:
             query, key = query.transpose(0, 1), key.transpose(0, 1)
         batch = query.shape[0] if query.dim() == 3 else 1
@@ -313,49 +339,39 @@ class FlopCounter:
 
     # ------------------------------------------------------------------ dynamic-token rules
     def _grid_attention(self, module, args, kwargs, output):
-        x = self._first_tensor(args, kwargs)
-        arguments = _bind(module, args, kwargs)
-        h, w = arguments['hw_shape']
-        b, n, c = x.shape
-        r = module.sr_ratio
-        keys = (h // r) * (w // r) if r > 1 else n
+        # The keys: the sr x sr reduced map, (h / r) x (w / r), or the N tokens themselves.
+        keys = self._keys.pop(module.kv).shape[-2]
+        b, n, c = output.shape
         return {'attention': 2 * b * n * keys * c}
 
     def _tc_attention(self, module, args, kwargs, output):
-        arguments = _bind(module, args, kwargs)
-        query = arguments['query']
-        reduced_key_value, key_value = arguments['reduced_key_value'], arguments['key_value']
-        b, n_q, c = query.x.shape
-        flops = defaultdict(int)
-        if reduced_key_value is not None:
-            keys = reduced_key_value.num_tokens
-        elif module.kv_reduction in ('sr', 'pool'):
-            h, w = query.map_size
-            keys = (h // module.sr_ratio) * (w // module.sr_ratio)
-            # The keys (and their score) are drawn on the query's map first.
-            flops['token transforms'] += b * token_transform_flops(key_value, c)
-        elif module.kv_reduction == 'cr':
-            keys = arguments['cr_target'].num_tokens  # the merge is ClusteringReduction's
-            return {CR_ATTENTION: 2 * b * n_q * keys * c}
-        else:
+        keys = self._keys.pop(module.kv)
+        token_sets = _of_type(TokenSet, args, kwargs)
+        query = token_sets[0]
+        b, n_q, c = output.shape
+        if module.kv_reduction is None:
             # No reduction (r = 1): the papers' rule takes the query's map size, h x w, as the
             # key count. It is the key count of self-attention; the first block of the last
             # stage attends to the 4x more pre-merge tokens, which the papers do not count
             # (7.4 MFLOPs at 224x224).
-            keys = math.prod(query.map_size)
-        flops['attention'] += 2 * b * n_q * keys * c
-        return flops
+            return {'attention': 2 * b * n_q * math.prod(query.map_size) * c}
+        attention = 2 * b * n_q * keys.shape[-2] * c
+        if any(keys is tokens.x for tokens in token_sets):  # given already reduced
+            return {'attention': attention}
+        if module.kv_reduction == 'cr':
+            return {CR_ATTENTION: attention}  # the merge is ClusteringReduction's
+        # 'sr' / 'pool': the keys (and their score) are drawn on the query's map first.
+        return {'attention': attention, 'token transforms': b * token_transform_flops(query, c)}
 
     def _clustering_reduction(self, module, args, kwargs, output):
-        arguments = _bind(module, args, kwargs)
-        tokens = arguments['tokens']
+        merged = output[0]  # (B, M, C): the merge of the first token set (C channels)
+        tokens = _first(TokenSet, args, kwargs)
         return {
-            'token transforms':
-            tokens.x.shape[0] * token_transform_flops(tokens, tokens.x.shape[-1])
+            'token transforms': merged.shape[0] * token_transform_flops(tokens, merged.shape[-1])
         }
 
     def _token_conv(self, module, args, kwargs, output):
-        tokens = _bind(module, args, kwargs)['tokens']
+        tokens = _first(TokenSet, args, kwargs)
         b, n, c_in = tokens.x.shape
         h, w = tokens.map_size
         settings = zip(module.kernel_size, module.stride, module.padding, module.dilation)
@@ -371,8 +387,7 @@ class FlopCounter:
         }
 
     def _ctm(self, module, args, kwargs, output):
-        tokens = _bind(module, args, kwargs)['tokens']
-        b, n, _ = tokens.x.shape
+        b, n, _ = _first(TokenSet, args, kwargs).x.shape
         c = module.score.in_features
         return {
             'clustering + merge':
@@ -380,19 +395,17 @@ class FlopCounter:
         }
 
     def _mta(self, module, args, kwargs, output):
-        inputs = _bind(module, args, kwargs)['inputs']
-        c = module.out_channels
-        tokens = inputs[0]
+        tokens = _first(TokenSet, args, kwargs)  # the first level; all share N_0
         b = tokens.x.shape[0]
-        one = b * token_transform_flops(tokens, c)
+        one = b * token_transform_flops(tokens, module.out_channels)
         num_levels = len(module.lateral_convs)
         flops = (num_levels - 1) * one  # token up-sampling into every lower level
         if module.output_format == 'maps':
             flops += num_levels * one  # every level drawn as a map
             extra = module.num_outs - num_levels
             if extra > 0 and module.add_extra_convs == 'on_input':
-                source = inputs[module.backbone_end_level - 1]
-                flops += b * token_transform_flops(source, source.x.shape[-1])
+                source_channels = module.in_channels[module.backbone_end_level - 1]
+                flops += b * token_transform_flops(tokens, source_channels)
             elif extra > 0 and module.add_extra_convs == 'on_lateral':
                 flops += one
         return {OUTPUT_TRANSFORMS: flops}
@@ -400,7 +413,7 @@ class FlopCounter:
     def _backbone(self, module, args, kwargs, output):
         if module.output_format != 'maps':
             return {}
-        h, w = self._first_tensor(args, kwargs).shape[-2:]
+        h, w = _first(torch.Tensor, args, kwargs).shape[-2:]
         stride = module.patch_stride
         n0 = ((h - 1) // stride + 1) * ((w - 1) // stride + 1)  # the stage-1 grid
         b = output[0].shape[0]

@@ -9,6 +9,7 @@ from mmengine.config import Config
 from tcformer_mm.analysis import FlopCounter, config_flops, count_flops
 from tcformer_mm.analysis.flops import CR_ATTENTION, OUTPUT_TRANSFORMS
 from tcformer_mm.models import MTA, TCFormer, TokenConv
+from tcformer_mm.models.layers import CTM, ClusteringReduction, GridAttention, TCAttention
 from tcformer_mm.ops import TokenSet
 
 CLS = ROOT / 'configs/classification/tcformer'
@@ -130,3 +131,82 @@ def test_ctm_counts_use_the_forward_token_counts():
     extra = sum(n * n * (c + 1) - (n * n * c // p + n * n // p)
                 for n, c, p in [(256, 128, 16), (64, 320, 4)])
     assert global_result.flops - result.flops == extra
+
+
+# Layers whose forwards take their inputs under other names: the counter reads none by name.
+class RenamedAttention(TCAttention):
+
+    def forward(self, queries, keys=None, *, given_keys=None, merge_into=None):
+        return super().forward(queries, keys, reduced_key_value=given_keys, cr_target=merge_into)
+
+
+class RenamedGridAttention(GridAttention):
+
+    def forward(self, tokens, size):
+        return super().forward(tokens, size)
+
+
+class RenamedReduction(ClusteringReduction):
+
+    def forward(self, source, into):
+        return super().forward(source, into)
+
+
+class RenamedTokenConv(TokenConv):
+
+    def forward(self, token_set, *, token_pairs=None):
+        return super().forward(token_set, pairs=token_pairs)
+
+
+class RenamedCTM(CTM):
+
+    def forward(self, token_set, *, token_pairs=None):
+        return super().forward(token_set, pairs=token_pairs)
+
+
+class RenamedMTA(MTA):
+
+    def forward(self, levels):
+        return super().forward(levels)
+
+
+def _by_category(module, *args, **kwargs):
+    with torch.no_grad(), FlopCounter(module.eval(), convention='full') as counter:
+        module(*args, **kwargs)
+    assert counter.total > 0
+    return dict(counter.by_category)
+
+
+@pytest.mark.parametrize('mode', ['sr', 'pool', 'cr', None])
+def test_renamed_attention_keywords_count_the_same(mode):
+    """Queries, keys (reduced here or given reduced) and the CR target, under other names."""
+    torch.manual_seed(0)
+    merged, source = CTM(16, 16)(TokenSet.from_grid(torch.rand(1, 8 * 6, 16), (8, 6)))
+    attn = TCAttention(16, 2, sr_ratio=2, kv_reduction=mode)
+    renamed = RenamedAttention(16, 2, sr_ratio=2, kv_reduction=mode)
+    target = merged if mode == 'cr' else None
+    expected = _by_category(attn, merged, source, cr_target=target)
+    assert (CR_ATTENTION in expected) == (mode == 'cr')
+    assert _by_category(renamed, queries=merged, keys=source, merge_into=target) == expected
+    given = TokenSet.from_grid(torch.rand(1, 2 * 3, 16), (2, 3))
+    assert (_by_category(renamed, merged,
+                         given_keys=given) == _by_category(attn, merged, reduced_key_value=given))
+
+
+def test_renamed_layer_keywords_count_the_same():
+    torch.manual_seed(0)
+    grid = TokenSet.from_grid(torch.rand(1, 8 * 6, 16), (8, 6))
+    assert (_by_category(RenamedGridAttention(16, 2, sr_ratio=2), tokens=grid.x,
+                         size=(8, 6)) == _by_category(GridAttention(16, 2, sr_ratio=2), grid.x,
+                                                      (8, 6)))
+    assert (_by_category(RenamedTokenConv(16, 32, 3, 2, 1),
+                         token_set=grid) == _by_category(TokenConv(16, 32, 3, 2, 1), grid))
+    assert _by_category(RenamedCTM(16, 32), token_set=grid) == _by_category(CTM(16, 32), grid)
+    merged, source = CTM(16, 16)(grid)
+    assert (_by_category(RenamedReduction(16), source=source,
+                         into=merged) == _by_category(ClusteringReduction(16), source, merged))
+    levels = TCFormer('v2-tiny')(torch.rand(1, 3, 64, 64))
+    args = ([64, 128, 320, 512], 32, 5)
+    kwargs = dict(add_extra_convs='on_input', kv_reduction='cr')
+    assert (_by_category(RenamedMTA(*args, **kwargs),
+                         levels=levels) == _by_category(MTA(*args, **kwargs), levels))
