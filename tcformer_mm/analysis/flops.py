@@ -22,13 +22,13 @@ hooks keyed by module class, so the model code stays free of counting logic:
 - token transforms: token->map, map->token and token->token cost ``N_0 x (C + 4)`` each,
   N_0 the number of initial grid cells; a :class:`TokenConv` is its conv on the map, its 1x1
   skip conv and one token->map plus one map->token.
-- the CTM's clustering and merge, by clustering method (``N`` input tokens, ``C`` output
-  channels, ``P`` parts, ``M`` clusters per part): DPC-kNN ``N^2 C / P + N k + N^2 / P + N C``
-  (the papers' rule), k-means ``2 x iters x N M C + N C``, BSM twice the similarity of every
-  step ``|A| |B| C`` over the parts plus ``N C``, CTM-topk ``N M C + N C``. The released
-  counter's rules for k-means and BSM are not known: theirs count every similarity twice (a
-  multiply and an add), which is what reproduces TPAMI Table IX's k-means and BSM rows (11.7
-  and 6.0 GFLOPs); CTM-topk has no published count and is counted like DPC-kNN's assignment.
+- the CTM's clustering and merge: the clustering method's own rule (``method.flops``, in its
+  module under ``ops/clustering/``; ``N`` input tokens, ``C`` output channels, ``P`` parts,
+  ``M`` clusters per part) plus ``N C`` for the merge. DPC-kNN ``N^2 C / P + N k + N^2 / P``
+  is the papers' rule. The released counter's rules for k-means and BSM are not known: theirs
+  count every similarity twice (a multiply and an add), which is what reproduces TPAMI Table
+  IX's k-means and BSM rows (11.7 and 6.0 GFLOPs); CTM-topk has no published count and is
+  counted like DPC-kNN's assignment.
 
 The rules never read a forward's arguments by name, so renaming a layer's keyword leaves the
 count alone. They read the module's attributes (its widths, ratios, modes), its output, and its
