@@ -390,8 +390,7 @@ class FlopCounter:
         b, n, _ = _first(TokenSet, args, kwargs).x.shape
         c = module.score.in_features
         return {
-            'clustering + merge':
-            b * clustering_flops(module.clustering, n, c, module.num_parts)
+            'clustering + merge': b * clustering_flops(module.clustering, n, c, module.num_parts)
         }
 
     def _mta(self, module, args, kwargs, output):

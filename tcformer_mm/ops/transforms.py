@@ -381,8 +381,7 @@ def merge_tokens(tokens: TokenSet,
     if score is not None:
         if token_weight is not None:
             raise ValueError('merge_tokens: give token_weight or score, not both')
-        weight, eps = _exp_score_weights(score.reshape(B * N, 1).to(dtype), idx,
-                                         B * num_clusters)
+        weight, eps = _exp_score_weights(score.reshape(B * N, 1).to(dtype), idx, B * num_clusters)
     else:
         if token_weight is None:
             token_weight = torch.ones(B, N, 1, device=device, dtype=dtype)

@@ -5,8 +5,7 @@ package imports them, so :data:`CLUSTERING_METHODS` lists every method by its co
 """
 from typing import Union
 
-from .base import (CLUSTERING_METHODS, DEFAULT_RATIO, ClusteringMethod, Clusters,
-                   register_clustering)
+from .base import CLUSTERING_METHODS, DEFAULT_RATIO, ClusteringMethod, Clusters, register_clustering
 from .bsm import BipartiteSoftMatching
 from .dpc_knn import DPCKNN, dpc_knn, dpc_knn_score
 from .kmeans import KMeans
@@ -49,7 +48,7 @@ def build_clustering(cfg: Union[str, dict, ClusteringMethod]) -> ClusteringMetho
 
 
 __all__ = [
-    'CLUSTERING_METHODS', 'DEFAULT_RATIO', 'build_clustering', 'register_clustering',
-    'Clusters', 'ClusteringMethod', 'DPCKNN', 'KMeans', 'BipartiteSoftMatching', 'TopK',
-    'Partition', 'partition_tokens', 'clusters_per_part', 'dpc_knn', 'dpc_knn_score'
+    'CLUSTERING_METHODS', 'DEFAULT_RATIO', 'build_clustering', 'register_clustering', 'Clusters',
+    'ClusteringMethod', 'DPCKNN', 'KMeans', 'BipartiteSoftMatching', 'TopK', 'Partition',
+    'partition_tokens', 'clusters_per_part', 'dpc_knn', 'dpc_knn_score'
 ]

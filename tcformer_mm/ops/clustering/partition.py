@@ -13,8 +13,8 @@ padded to the largest part, so all parts of all images cluster as one batch of B
 
 The part sizes follow from the shapes wherever the layout is known (:func:`_static_layout`):
 for grid tokens from the window sizes, and for tokens a clustering left part-major
-(``TokenSet.parts``, set by ``merge_tokens`` from ``Clusters.parts``) from the token count. Only other token sets have their sizes read off the
-data, which waits for the device.
+(``TokenSet.parts``, set by ``merge_tokens`` from ``Clusters.parts``) from the token count.
+Only other token sets have their sizes read off the data, which waits for the device.
 """
 import math
 from dataclasses import dataclass
@@ -181,7 +181,8 @@ def _part_from_cells(tokens: TokenSet, P: int) -> Tensor:
     # A token takes the part of its cells (they all agree, see the module docstring). A token
     # without cells (an empty k-means cluster of an earlier CTM) has no position; it goes to
     # part 0.
-    cell_part = cell_part_index(tokens.init_grid_size, P, tokens.x.device).expand_as(tokens.idx_token)
+    cell_part = cell_part_index(tokens.init_grid_size, P,
+                                tokens.x.device).expand_as(tokens.idx_token)
     # Parts are >= 0, so including the zeros changes nothing; ONNX has no include_self=False.
     return torch.zeros(B, N, dtype=torch.long,
                        device=tokens.x.device).scatter_reduce(1,

@@ -140,8 +140,8 @@ class TokenSearch:
         block = BlockBuffer(self.x.device, self.x.dtype)
         for r0 in range(0, N, self.rows):
             r1 = min(N, r0 + self.rows)
-            result[:, r0:r1] = _min_denser(self.x[:, r0:r1], rank[:, r0:r1], self.x, self.sq,
-                                           rank, block)
+            result[:, r0:r1] = _min_denser(self.x[:, r0:r1], rank[:, r0:r1], self.x, self.sq, rank,
+                                           block)
         return result.add_(self.sq).clamp_(min=0)
 
     def _nearest_denser_of(self, todo: Tensor, rank: Tensor, out: Tensor) -> None:
@@ -170,8 +170,7 @@ class TokenSearch:
             cols = max(1, int(todo_rank[:, r1 - 1].max()))
             result[:, r0:r1] = _min_denser(x_todo[:, r0:r1], todo_rank[:, r0:r1],
                                            x_sorted[:, :cols], sq_sorted[:, :cols],
-                                           torch.arange(cols, device=x.device).unsqueeze(0),
-                                           block)
+                                           torch.arange(cols, device=x.device).unsqueeze(0), block)
         result = result.add_(torch.gather(sq, 1, tokens)).clamp_(min=0)
         write_back(out, tokens, count, result)
 
