@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from .clustering.dpc_knn import DEFAULT_K
 from .clustering.partition import clusters_per_part
 from .token_set import TokenSet, grid_to_map_index
 
@@ -141,7 +142,7 @@ def merge_tokens(tokens: TokenSet, idx_cluster: Tensor, num_clusters: int, score
                     agg_weight=agg_weight)
 
 
-def dpc_knn(x: Tensor, num_clusters: int, k: int = 5) -> Tensor:
+def dpc_knn(x: Tensor, num_clusters: int, k: int = DEFAULT_K) -> Tensor:
     """DPC-kNN clustering of one set of tokens per image (TPAMI eq. 1-2, CVPR eq. 1-2).
 
     - d_ij = ||x_i - x_j||_2 / sqrt(C).
@@ -200,7 +201,7 @@ def token_part(tokens: TokenSet, num_parts: int) -> Tensor:
 def local_dpc_knn(tokens: TokenSet,
                   num_parts: int,
                   ratio: float = 0.25,
-                  k: int = 5) -> Tuple[Tensor, int]:
+                  k: int = DEFAULT_K) -> Tuple[Tensor, int]:
     """DPC-kNN within each of ``num_parts`` spatial parts (the local CTM of TPAMI section
     3.2.1); ``num_parts=1`` is the global clustering of TCFormerV1.
 

@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from . import reference
+from .clustering.dpc_knn import DEFAULT_K
 from .token_set import TokenSet
 
 StateDict = Dict[str, Tensor]
@@ -158,7 +159,7 @@ def ctm(sd: StateDict,
         name: str,
         tokens: TokenSet,
         num_parts: int = 1,
-        k: int = 5,
+        k: int = DEFAULT_K,
         ratio: float = 0.25):
     """Clustering-based Token Merge (CVPR Fig. 3, TPAMI section 3.2.1).
 
@@ -181,7 +182,7 @@ def backbone(sd: StateDict,
              num_heads: Sequence[int] = (1, 2, 5, 8),
              sr_ratios: Sequence[int] = (8, 4, 2, 1),
              num_parts: Sequence[int] = (1, 1, 1),
-             k: int = 5,
+             k: int = DEFAULT_K,
              ratio: float = 0.25) -> List[TokenSet]:
     """TCFormer backbone: the four stages' token sets (after the stage norms).
 

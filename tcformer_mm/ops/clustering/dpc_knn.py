@@ -38,11 +38,14 @@ from .distance import DEFAULT_BLOCK_BYTES
 from .partition import Partition
 from .search import TokenSearch
 
+#: Neighbours of the density, k of eq. 1 (the papers' value).
+DEFAULT_K = 5
+
 
 @torch.no_grad()
 def dpc_knn(x: Tensor,
             num_clusters: int,
-            k: int = 5,
+            k: int = DEFAULT_K,
             valid: Optional[Tensor] = None,
             max_block_bytes: int = DEFAULT_BLOCK_BYTES) -> Tensor:
     """DPC-kNN clustering of every set of tokens in the batch (global clustering).
@@ -65,7 +68,7 @@ def dpc_knn(x: Tensor,
 
 @torch.no_grad()
 def dpc_knn_score(x: Tensor,
-                  k: int = 5,
+                  k: int = DEFAULT_K,
                   valid: Optional[Tensor] = None,
                   max_block_bytes: int = DEFAULT_BLOCK_BYTES) -> Tuple[Tensor, Tensor]:
     """Centre score and density of every token (eq. 1-2).
@@ -132,13 +135,13 @@ class DPCKNN(ClusteringMethod):
     """DPC-kNN clustering, global (num_parts=1) or local (num_parts > 1).
 
     Args:
-        k (int): Number of nearest neighbours of the density. Default: 5.
+        k (int): Number of nearest neighbours of the density. Default: :data:`DEFAULT_K`.
         ratio (float): Fraction of the tokens kept as clusters. Default: 0.25.
         max_block_bytes (int): Memory bound of one block of the distance matrix.
     """
 
     def __init__(self,
-                 k: int = 5,
+                 k: int = DEFAULT_K,
                  ratio: float = DEFAULT_RATIO,
                  max_block_bytes: int = DEFAULT_BLOCK_BYTES):
         super().__init__(ratio)
