@@ -94,6 +94,8 @@ CASES = [
      'kmeans: num_iters must be a positive integer'),
     ('bsm no steps', lambda: build_clustering(dict(type='bsm', num_steps=0)), ValueError,
      'bsm: num_steps must be a positive integer'),
+    ('ratio above 1', lambda: backbone(clustering=dict(type='topk', ratio=4)), ValueError,
+     r'topk: ratio is the fraction of tokens kept as clusters, a number in \(0, 1\], got 4'),
     ('unknown clustering argument', lambda: build_clustering(dict(type='dpc_knn', kk=3)), TypeError,
      "clustering 'dpc_knn': .*unexpected keyword argument 'kk'"),
     ('unknown clustering', lambda: build_clustering('dbscan'), ValueError,
