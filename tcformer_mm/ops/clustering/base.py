@@ -11,7 +11,7 @@ import torch
 from torch import Tensor
 
 from ..token_set import Clusters, TokenSet
-from .distance import full_fp32
+from .distance import DEFAULT_BLOCK_BYTES, full_fp32
 from .partition import Partition, partition_tokens
 
 #: Fraction of the tokens a CTM keeps as clusters (the papers' 1/4, every method).
@@ -63,13 +63,17 @@ class ClusteringMethod:
     Args:
         ratio (float): Fraction of the tokens kept as clusters. Defaults to
             :data:`DEFAULT_RATIO`.
+        max_block_bytes (int): Memory bound of one block of a distance (or similarity) matrix.
+            Defaults to ``distance.DEFAULT_BLOCK_BYTES``.
     """
 
     #: The registered name (set by :func:`register_clustering`).
     name = None
 
-    def __init__(self, ratio: float = DEFAULT_RATIO):
-        self.ratio = check_ratio(self.name or type(self).__name__, ratio)
+    def __init__(self, ratio: float = DEFAULT_RATIO, max_block_bytes: int = DEFAULT_BLOCK_BYTES):
+        owner = self.name or type(self).__name__
+        self.ratio = check_ratio(owner, ratio)
+        self.max_block_bytes = check_positive_int(owner, 'max_block_bytes', max_block_bytes)
 
     def __call__(self, tokens: TokenSet, num_parts: int = 1) -> Clusters:
         """Cluster the tokens.

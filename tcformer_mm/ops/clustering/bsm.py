@@ -5,8 +5,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .base import DEFAULT_RATIO, ClusteringMethod, check_positive_int, register_clustering
-from .distance import DEFAULT_BLOCK_BYTES, rows_per_block
+from .base import ClusteringMethod, check_positive_int, register_clustering
+from .distance import rows_per_block
 from .partition import Partition
 
 
@@ -52,17 +52,12 @@ class BipartiteSoftMatching(ClusteringMethod):
 
     Args:
         num_steps (int): BSM steps per CTM. Default: 5.
-        ratio (float): Fraction of the tokens kept as clusters. Default: 0.25.
-        max_block_bytes (int): Memory bound of one block of the similarity matrix.
+        **kwargs: ``ratio`` and ``max_block_bytes`` of :class:`ClusteringMethod`.
     """
 
-    def __init__(self,
-                 num_steps: int = 5,
-                 ratio: float = DEFAULT_RATIO,
-                 max_block_bytes: int = DEFAULT_BLOCK_BYTES):
-        super().__init__(ratio)
+    def __init__(self, num_steps: int = 5, **kwargs):
+        super().__init__(**kwargs)
         self.num_steps = check_positive_int('bsm', 'num_steps', num_steps)
-        self.max_block_bytes = check_positive_int('bsm', 'max_block_bytes', max_block_bytes)
 
     def _step(self, feat: Tensor, size: Tensor, count: Tensor, r: Tensor):
         """One BSM step on every part: merge r[p] A tokens of part p into B tokens.

@@ -33,7 +33,7 @@ from typing import Optional, Tuple
 import torch
 from torch import Tensor
 
-from .base import DEFAULT_RATIO, ClusteringMethod, check_positive_int, register_clustering
+from .base import ClusteringMethod, check_positive_int, register_clustering
 from .distance import DEFAULT_BLOCK_BYTES
 from .partition import Partition
 from .search import TokenSearch
@@ -136,18 +136,13 @@ class DPCKNN(ClusteringMethod):
 
     Args:
         k (int): Number of nearest neighbours of the density. Default: :data:`DEFAULT_K`.
-        ratio (float): Fraction of the tokens kept as clusters. Default: 0.25.
-        max_block_bytes (int): Memory bound of one block of the distance matrix.
+        **kwargs: ``ratio`` and ``max_block_bytes`` of :class:`ClusteringMethod`.
     """
 
-    def __init__(self,
-                 k: int = DEFAULT_K,
-                 ratio: float = DEFAULT_RATIO,
-                 max_block_bytes: int = DEFAULT_BLOCK_BYTES):
-        super().__init__(ratio)
+    def __init__(self, k: int = DEFAULT_K, **kwargs):
+        super().__init__(**kwargs)
         # k = 1 is allowed (every density is 1: the centres are the most isolated tokens).
         self.k = check_positive_int('dpc_knn', 'k', k)
-        self.max_block_bytes = check_positive_int('dpc_knn', 'max_block_bytes', max_block_bytes)
 
     def cluster_parts(self, tokens, parts: Partition) -> Tensor:
         valid = parts.valid if parts.padded else None

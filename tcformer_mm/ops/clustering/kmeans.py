@@ -6,8 +6,8 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ..transforms import token2map
-from .base import DEFAULT_RATIO, ClusteringMethod, check_positive_int, register_clustering
-from .distance import DEFAULT_BLOCK_BYTES, nearest_centre
+from .base import ClusteringMethod, check_positive_int, register_clustering
+from .distance import nearest_centre
 from .partition import Partition, num_windows_per_side
 
 
@@ -27,17 +27,12 @@ class KMeans(ClusteringMethod):
 
     Args:
         num_iters (int): Lloyd iterations. Default: 10.
-        ratio (float): Fraction of the tokens kept as clusters. Default: 0.25.
-        max_block_bytes (int): Memory bound of one block of the (N, M) distance matrix.
+        **kwargs: ``ratio`` and ``max_block_bytes`` of :class:`ClusteringMethod`.
     """
 
-    def __init__(self,
-                 num_iters: int = 10,
-                 ratio: float = DEFAULT_RATIO,
-                 max_block_bytes: int = DEFAULT_BLOCK_BYTES):
-        super().__init__(ratio)
+    def __init__(self, num_iters: int = 10, **kwargs):
+        super().__init__(**kwargs)
         self.num_iters = check_positive_int('kmeans', 'num_iters', num_iters)
-        self.max_block_bytes = check_positive_int('kmeans', 'max_block_bytes', max_block_bytes)
 
     def initial_centres(self, tokens, parts: Partition) -> Tensor:
         """Initial centres (B*P, M, C) from the pooled feature map."""

@@ -1,8 +1,7 @@
 """CTM-topk (TPAMI Table IX): the tokens with the highest importance score are the centres."""
 from torch import Tensor
 
-from .base import DEFAULT_RATIO, ClusteringMethod, check_positive_int, register_clustering
-from .distance import DEFAULT_BLOCK_BYTES
+from .base import ClusteringMethod, register_clustering
 from .dpc_knn import select_centres
 from .partition import Partition
 from .search import TokenSearch
@@ -14,13 +13,8 @@ class TopK(ClusteringMethod):
     index); every token joins its nearest centre (DPC-kNN's distance), a centre itself.
 
     Args:
-        ratio (float): Fraction of the tokens kept as clusters. Default: 0.25.
-        max_block_bytes (int): Memory bound of one block of the (N, M) distance matrix.
+        **kwargs: ``ratio`` and ``max_block_bytes`` of :class:`ClusteringMethod`.
     """
-
-    def __init__(self, ratio: float = DEFAULT_RATIO, max_block_bytes: int = DEFAULT_BLOCK_BYTES):
-        super().__init__(ratio)
-        self.max_block_bytes = check_positive_int('topk', 'max_block_bytes', max_block_bytes)
 
     def cluster_parts(self, tokens, parts: Partition) -> Tensor:
         if tokens.score is None:
