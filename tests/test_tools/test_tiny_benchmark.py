@@ -79,10 +79,9 @@ def test_part_aps_are_those_of_mmposes_wholebody_metric(tiny_data, tmp_path):
     ann_file = tiny_data / 'coco_wholebody' / 'annotations' / 'coco_wholebody_val_v1.0.json'
     anns = json.loads(ann_file.read_text())['annotations']
     fields = ('keypoints', 'foot_kpts', 'face_kpts', 'lefthand_kpts', 'righthand_kpts')
-    preds = [
-        dict({k: ann[k]
-              for k in fields}, image_id=ann['image_id'], category_id=1, score=1.0) for ann in anns
-    ]
+    preds = [{k: ann[k] for k in fields} for ann in anns]
+    for pred, ann in zip(preds, anns):
+        pred.update(image_id=ann['image_id'], category_id=1, score=1.0)
     (tmp_path / 'preds.keypoints.json').write_text(json.dumps(preds))
     metric = CocoWholeBodyMetric(ann_file=str(ann_file))
     metric.dataset_meta = parse_pose_metainfo(CocoWholeBodyDataset.METAINFO)
