@@ -65,3 +65,35 @@ def test_length_needs_one_task():
         assert result.returncode == 2
         assert '--length: expected a positive number of epochs or iterations and one task' \
             in result.stderr
+
+
+def test_part_aps_are_those_of_mmposes_wholebody_metric(tiny_data, tmp_path):
+    """The ground truth as predictions: mmpose's CocoWholeBodyMetric evaluates every part, and
+    the benchmark records each part's AP (1) as the metric runs."""
+    import numpy as np
+    from mmpose.datasets import CocoWholeBodyDataset
+    from mmpose.datasets.datasets.utils import parse_pose_metainfo
+    from mmpose.evaluation.metrics import CocoWholeBodyMetric
+    _load_benchmark()  # puts the package tiny_bench/ on sys.path
+    from tiny_bench.wholebody import PARTS, record_part_aps
+    ann_file = tiny_data / 'coco_wholebody' / 'annotations' / 'coco_wholebody_val_v1.0.json'
+    anns = json.loads(ann_file.read_text())['annotations']
+    fields = ('keypoints', 'foot_kpts', 'face_kpts', 'lefthand_kpts', 'righthand_kpts')
+    preds = [{k: ann[k] for k in fields} for ann in anns]
+    for pred, ann in zip(preds, anns):
+        pred.update(image_id=ann['image_id'], category_id=1, score=1.0)
+    (tmp_path / 'preds.keypoints.json').write_text(json.dumps(preds))
+    metric = CocoWholeBodyMetric(ann_file=str(ann_file))
+    metric.dataset_meta = parse_pose_metainfo(CocoWholeBodyDataset.METAINFO)
+    with record_part_aps() as aps:
+        stats = dict(metric._do_python_keypoint_eval(str(tmp_path / 'preds')))
+    assert sorted(aps) == sorted(f'{part}_AP' for part in PARTS)
+    assert np.allclose(list(aps.values()), 1.0) and np.isclose(stats['AP'], 1.0)
+
+
+def test_token_concentration_needs_a_ctm():
+    from tcformer_mm.models import TCFormer
+    _load_benchmark()
+    from tiny_bench.wholebody import clusters_tokens
+    assert clusters_tokens(TCFormer(arch='v1-light'))
+    assert not clusters_tokens(TCFormer(arch='v1-light', use_ctm=False))

@@ -1,11 +1,8 @@
 """Tiny COCO person keypoints and COCO-WholeBody v1.0 sets, written by one shared person-set
 writer from the stick figures of ``figures``.
 """
-import os.path as osp
-
 from .figures import render_figures
-from .writers import (coco_image, keypoint_triplets, mask_box, mask_rle, part_box, reset_dir,
-                      split_counts, write_image, write_json)
+from .writers import keypoint_triplets, mask_box, mask_rle, part_box, write_coco_splits
 
 COCO_KEYPOINTS = ('nose', 'left_eye', 'right_eye', 'left_ear', 'right_ear', 'left_shoulder',
                   'right_shoulder', 'left_elbow', 'right_elbow', 'left_wrist', 'right_wrist',
@@ -23,12 +20,10 @@ def person_category(keypoint_names, skeleton):
                 skeleton=[list(s) for s in skeleton])
 
 
-def person_annotation(fig, mask, image_id, ann_id):
-    """The COCO fields shared by person-keypoint and whole-body annotations; the figure's mask
-    is the segmentation (where the tokens of a trained model should gather)."""
-    return dict(id=ann_id,
-                image_id=image_id,
-                category_id=1,
+def person_annotation(fig, mask):
+    """The COCO fields shared by person-keypoint and whole-body annotations (the ids aside); the
+    figure's mask is the segmentation (where the tokens of a trained model should gather)."""
+    return dict(category_id=1,
                 iscrowd=0,
                 bbox=[float(v) for v in mask_box(mask)],
                 area=float(mask.sum()),
@@ -39,28 +34,16 @@ def person_annotation(fig, mask, image_id, ann_id):
 
 def make_person_set(out_dir, rng, num_train, num_val, ann_name, whole_body, size, max_people):
     """Shared writer of COCO keypoints and COCO-WholeBody sets."""
-    reset_dir(out_dir)
-    counts = {}
-    for s, (split, num) in enumerate(split_counts(num_train, num_val)):
-        images, annotations = [], []
-        for i in range(num):
-            image_id = s * 1_000_000 + i + 1
-            file_name = f'{image_id:012d}.jpg'
-            img, figures = render_figures(rng, int(rng.integers(1, max_people + 1)), size,
-                                          whole_body)
-            write_image(osp.join(out_dir, f'{split}2017', file_name), img)
-            images.append(coco_image(image_id, file_name, size, size))
-            for fig, mask in figures:
-                ann_id = s * 1_000_000 + len(annotations) + 1
-                ann = person_annotation(fig, mask, image_id, ann_id)
-                if whole_body:
-                    ann.update(wholebody_fields(fig))
-                annotations.append(ann)
-        category = person_category(COCO_KEYPOINTS, COCO_SKELETON)
-        write_json(osp.join(out_dir, 'annotations', ann_name.format(split=split)),
-                   dict(images=images, annotations=annotations, categories=[category]))
-        counts[split] = dict(images=len(images), instances=len(annotations))
-    return counts
+
+    def draw(i):
+        img, figures = render_figures(rng, int(rng.integers(1, max_people + 1)), size, whole_body)
+        return img, [
+            dict(person_annotation(fig, mask), **(wholebody_fields(fig) if whole_body else {}))
+            for fig, mask in figures
+        ]
+
+    return write_coco_splits(out_dir, num_train, num_val, ann_name,
+                             [person_category(COCO_KEYPOINTS, COCO_SKELETON)], draw)
 
 
 def make_coco_keypoints(out_dir, rng, num_train=128, num_val=32):

@@ -60,6 +60,34 @@ def reset_dir(path):
     os.makedirs(path)
 
 
+def write_coco_splits(out_dir, num_train, num_val, ann_name, categories, draw):
+    """Write a COCO-format set into a fresh ``out_dir``: every split's images
+    (``<split>2017/<image id>.jpg``) and annotation file (``annotations/`` + ``ann_name`` with
+    ``{split}`` filled in); return the image and instance counts per split.
+
+    ``draw(i)`` gives the split's i-th image and the annotations of its objects, to which the
+    ids are added here: image and annotation ids count from ``s * 1_000_000 + 1`` in split
+    ``s``, so they are unique across splits.
+    """
+    reset_dir(out_dir)
+    counts = {}
+    for s, (split, num) in enumerate(split_counts(num_train, num_val)):
+        images, annotations = [], []
+        for i in range(num):
+            image_id = s * 1_000_000 + i + 1
+            file_name = f'{image_id:012d}.jpg'
+            img, objects = draw(i)
+            write_image(osp.join(out_dir, f'{split}2017', file_name), img)
+            images.append(coco_image(image_id, file_name, *img.shape[:2]))
+            for obj in objects:
+                annotations.append(
+                    dict(obj, id=s * 1_000_000 + len(annotations) + 1, image_id=image_id))
+        write_json(osp.join(out_dir, 'annotations', ann_name.format(split=split)),
+                   dict(images=images, annotations=annotations, categories=categories))
+        counts[split] = dict(images=len(images), instances=len(annotations))
+    return counts
+
+
 def mask_box(mask):
     """Tight COCO box [x, y, w, h] of a binary mask's pixels."""
     ys, xs = np.nonzero(mask)
