@@ -341,6 +341,17 @@ def _exp_score_weights(log_weight: Tensor, idx: Tensor, num_clusters: int) -> Tu
     return weight, (math.log(EPS) - cluster_max).exp()
 
 
+def _move_cells(tokens: TokenSet, idx_cluster: Tensor,
+                norm_weight: Tensor) -> Tuple[Tensor, Tensor]:
+    """``idx_token`` and ``agg_weight`` after a merge: every initial cell moves with its token,
+    into the token's cluster, its weight scaled by the token's normalised weight (B*N, 1)."""
+    B, N = idx_cluster.shape
+    idx_old = (tokens.idx_token + _batch_offsets(B, N, idx_cluster.device)).reshape(-1)
+    idx_token = idx_cluster.reshape(-1)[idx_old].reshape(B, -1)
+    agg_weight = tokens.agg_weight.to(norm_weight.dtype) * norm_weight[idx_old].reshape(B, -1, 1)
+    return idx_token, agg_weight
+
+
 def merge_tokens(tokens: TokenSet,
                  clusters: Clusters,
                  map_size: Tuple[int, int],
@@ -391,12 +402,7 @@ def merge_tokens(tokens: TokenSet,
     norm_weight = weight / cluster_weight[idx]  # (B*N, 1)
     x_merged = _sum_by_target(x.reshape(B * N, C).to(dtype) * norm_weight, idx, B * num_clusters)
 
-    # Every initial cell moves with its token: its new token is the token's cluster and its
-    # weight inside the new token is scaled by the token's normalised weight.
-    idx_old = (tokens.idx_token + _batch_offsets(B, N, device)).reshape(-1)
-    idx_token = idx_cluster.reshape(-1)[idx_old].reshape(B, -1)
-    agg_weight = tokens.agg_weight.to(dtype) * norm_weight[idx_old].reshape(B, -1, 1)
-
+    idx_token, agg_weight = _move_cells(tokens, idx_cluster, norm_weight)
     return TokenSet(x=x_merged.reshape(B, num_clusters, C).to(x.dtype),
                     map_size=map_size,
                     init_grid_size=tokens.init_grid_size,
