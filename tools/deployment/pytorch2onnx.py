@@ -41,8 +41,10 @@ PROG = osp.basename(__file__)
 _REDUCTIONS = {'sum': 'add', 'prod': 'mul', 'amax': 'max', 'amin': 'min'}
 
 
-def register_symbolics(opset: int = OPSET) -> None:
-    """Register the ONNX symbolics of the aten ops listed in the module docstring."""
+def register_symbolics() -> None:
+    """Register the ONNX symbolics of the aten ops listed in the module docstring, for every
+    opset from 16 on (ScatterElements' add reduction; max / min need 18, which the command
+    line checks)."""
     from torch.onnx import register_custom_op_symbolic
     from torch.onnx import symbolic_helper as sh
 
@@ -203,7 +205,7 @@ def export(model: nn.Module,
            whole_model: bool,
            opset: int = OPSET) -> torch.Tensor:
     """Export ``model`` for a (1, 3, H, W) input to ``out``; return the traced input."""
-    register_symbolics(opset)
+    register_symbolics()
     wrapper = TensorOutputs(model, whole_model).eval()
     x = torch.randn(1, 3, *shape, generator=torch.Generator().manual_seed(0))
     with torch.no_grad(), warnings.catch_warnings():
