@@ -87,7 +87,7 @@ def files(tmp_path_factory):
     save('small', TCFormer(arch=small).state_dict())
     save('tensor', torch.zeros(3))
     tiny = TCFormer(arch='v2-tiny').state_dict()
-    tiny['norm4.weight'][0] = float('nan')
+    tiny['stages.3.norm.weight'][0] = float('nan')
     save('nan_backbone', tiny)
     (out / 'notes.txt').write_text('these are notes, not weights\n')
     image = np.random.default_rng(0).integers(0, 256, (64, 80, 3), dtype=np.uint8)
@@ -135,7 +135,7 @@ CASES = [
     case('vis-wrong-arch', VIS, [TINY_CONFIG, '{small}', '{image}', *VIS_OUT],
          'depths [1, 1, 1, 1] in the checkpoint, [2, 2, 2, 2] in the model: choose the matching'),
     case('vis-non-finite-weights', VIS, [TINY_CONFIG, '{nan_backbone}', '{image}', *VIS_OUT],
-         'nan_backbone.pth: 1 weight tensors hold NaN or Inf (norm4.weight)'),
+         'nan_backbone.pth: 1 weight tensors hold NaN or Inf (stages.3.norm.weight)'),
     case('vis-not-a-config', VIS, ['{notes}', '{image}', *VIS_OUT], 'cannot load the config '),
     case('onnx-missing-config', ONNX, ['{missing}.py', *ONNX_OUT], 'config file not found: '),
     case('onnx-missing-checkpoint', ONNX, [TINY_CONFIG, '{missing}', *ONNX_OUT],

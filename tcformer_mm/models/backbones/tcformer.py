@@ -99,19 +99,13 @@ class TCFormer(BaseModule):
     """
 
     arch_zoo = {
-        **dict.fromkeys(['v1-light', 'tcformer-light'],
-                        dict(depths=[2, 2, 2, 2], num_parts=_GLOBAL_PARTS, **_WIDTHS)),
-        **dict.fromkeys(['v1', 'tcformer'],
-                        dict(depths=[3, 4, 6, 3], num_parts=_GLOBAL_PARTS, **_WIDTHS)),
-        **dict.fromkeys(['v1-large', 'tcformer-large'],
-                        dict(depths=[3, 8, 27, 3], num_parts=_GLOBAL_PARTS, **_WIDTHS)),
-        **dict.fromkeys(['v2-tiny'],
-                        dict(depths=[2, 2, 2, 2], num_parts=_LOCAL_PARTS, **_WIDTHS)),
-        **dict.fromkeys(['v2-small'],
-                        dict(depths=[3, 4, 6, 3], num_parts=_LOCAL_PARTS, **_WIDTHS)),
-        **dict.fromkeys(['v2-base'],
-                        dict(depths=[3, 8, 27, 3], num_parts=_LOCAL_PARTS, **_WIDTHS)),
-    }  # yapf: disable
+        'v1-light': dict(depths=[2, 2, 2, 2], num_parts=_GLOBAL_PARTS, **_WIDTHS),
+        'v1': dict(depths=[3, 4, 6, 3], num_parts=_GLOBAL_PARTS, **_WIDTHS),
+        'v1-large': dict(depths=[3, 8, 27, 3], num_parts=_GLOBAL_PARTS, **_WIDTHS),
+        'v2-tiny': dict(depths=[2, 2, 2, 2], num_parts=_LOCAL_PARTS, **_WIDTHS),
+        'v2-small': dict(depths=[3, 4, 6, 3], num_parts=_LOCAL_PARTS, **_WIDTHS),
+        'v2-base': dict(depths=[3, 8, 27, 3], num_parts=_LOCAL_PARTS, **_WIDTHS),
+    }
 
     essential_keys = ('embed_dims', 'depths', 'num_heads', 'mlp_ratios', 'sr_ratios', 'num_parts')
     num_stages = 4
