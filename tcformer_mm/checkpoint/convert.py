@@ -285,8 +285,8 @@ def mismatch_report(missing: Sequence[str],
 
     Returns:
         list[str]: E.g. ``['163 missing keys (stages.0.blocks.2.norm1.weight,
-        stages.0.blocks.2.norm1.bias, stages.0.blocks.2.attn.q.weight and 160 more)']`` for a V1-Light checkpoint and a V1; empty if
-        it fits.
+        stages.0.blocks.2.norm1.bias, stages.0.blocks.2.attn.q.weight and 160 more)']`` for a
+        V1-Light checkpoint and a V1; empty if it fits.
     """
     report = []
     if missing:

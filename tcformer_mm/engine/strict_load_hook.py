@@ -37,8 +37,8 @@ class StrictLoadHook(Hook):
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
         # The model's load renames the released flat names of a TCFormer backbone (older
         # checkpoints of this package have them): they fit.
-        theirs = stage_names_for(model, strip_module_prefix(checkpoint.get('state_dict',
-                                                                           checkpoint)))
+        theirs = stage_names_for(model,
+                                 strip_module_prefix(checkpoint.get('state_dict', checkpoint)))
         ours = model.state_dict()
         missing = self._counted(k for k in ours if k not in theirs)
         unexpected = self._counted(k for k in theirs if k not in ours)

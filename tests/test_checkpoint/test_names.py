@@ -6,8 +6,7 @@ from helpers.classification import CONFIG_DIR, build_classifier, logits
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-from tcformer_mm.checkpoint.names import (released_key, stage_key, to_released_names,
-                                          to_stage_names)
+from tcformer_mm.checkpoint.names import released_key, stage_key, to_released_names, to_stage_names
 from tcformer_mm.engine import StrictLoadHook
 from tcformer_mm.models import TCFormer
 
@@ -34,8 +33,10 @@ def test_key_mapping(released, ours):
     assert released_key(ours) == released
 
 
-@pytest.mark.parametrize('key', ['head.weight', 'neck.merge_blocks.0.norm1.weight', 'stages',
-                                 'ctm4.score.weight', 'block12.0.norm1.weight'])
+@pytest.mark.parametrize('key', [
+    'head.weight', 'neck.merge_blocks.0.norm1.weight', 'stages', 'ctm4.score.weight',
+    'block12.0.norm1.weight'
+])
 def test_other_keys_unchanged(key):
     assert stage_key(key) == key and released_key(key) == key
 
@@ -50,8 +51,9 @@ def test_prefixes_and_patch_embeddings():
     }
     renamed = to_stage_names(state, 'backbone.')
     assert list(renamed) == [
-        'backbone.stages.0.downsample.projection.weight', 'backbone.stages.1.downsample.proj.weight',
-        'backbone.stages.1.downsample.norm.weight', 'neck.norm1.weight', 'norm1.weight'
+        'backbone.stages.0.downsample.projection.weight',
+        'backbone.stages.1.downsample.proj.weight', 'backbone.stages.1.downsample.norm.weight',
+        'neck.norm1.weight', 'norm1.weight'
     ]
     # Without a projection, stage 1's ``downsample.norm`` would be the CTM's.
     assert to_released_names(renamed, 'backbone.') == state

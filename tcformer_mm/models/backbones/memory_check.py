@@ -107,8 +107,8 @@ def _mlp_need(settings: dict, i: int, batch: int, n: int, map_size: Tuple[int, i
     return mlp, f'the stage-{i + 1} MLP activations, {what} per image'
 
 
-def _scores_need(settings: dict, i: int, batch: int, n: int, map_size: Tuple[int, int],
-                 e: int, unreduced_keys: int) -> Tuple[int, str]:
+def _scores_need(settings: dict, i: int, batch: int, n: int, map_size: Tuple[int, int], e: int,
+                 unreduced_keys: int) -> Tuple[int, str]:
     """Bytes and description of the attention scores of stage i, where they are materialised.
 
     Keys: the query's map reduced by sr x sr; without reduction ``unreduced_keys`` (the tokens

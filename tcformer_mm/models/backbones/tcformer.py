@@ -36,8 +36,9 @@ class TCFormer(BaseModule):
 
     A four-stage pyramid (:class:`TCFormerStage` s in :attr:`stages`): stage 0 works on the
     grid tokens of an overlapping patch embedding (stride 4); each of stages 1-3 starts with a
-    Clustering-based Token Merge (CTM, the stage's ``downsample``) that merges the tokens to a quarter by DPC-kNN clustering (global in V1, local with 16 / 4 /
-    1 spatial parts in V2) and runs dynamic-token blocks (:class:`TCBlock`) whose first block
+    Clustering-based Token Merge (CTM, the stage's ``downsample``) that merges the tokens to a
+    quarter by DPC-kNN clustering (global in V1, local with 16 / 4 / 1 spatial parts in V2) and
+    runs dynamic-token blocks (:class:`TCBlock`) whose first block
     attends from the merged to the pre-merge tokens with the importance score (eq. 4).
 
     Paper: "Not All Tokens Are Equal: Human-centric Visual Analysis via Token Clustering
@@ -349,7 +350,8 @@ class TCFormer(BaseModule):
     def _stage_modules(self, i: int) -> List[nn.Module]:
         """Modules of stage i (0-based); stage 0 without the patch embedding."""
         stage = self.stages[i]
-        return [stage.blocks, stage.norm] if i == 0 else [stage.downsample, stage.blocks, stage.norm]
+        modules = [stage.blocks, stage.norm]
+        return modules if i == 0 else [stage.downsample] + modules
 
     def _frozen_modules(self) -> List[nn.Module]:
         # The stages' children, not the stages: a stage's own mode is the backbone's, which

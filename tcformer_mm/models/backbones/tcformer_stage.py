@@ -54,11 +54,9 @@ class TCFormerStage(BaseModule):
             return cp.checkpoint(block, *args, use_reentrant=False, **kwargs)
         return block(*args, **kwargs)
 
-    def forward(
-        self,
-        x: Union[torch.Tensor, TokenSet],
-        pairs: Optional[TokenMapPairs] = None
-    ) -> Tuple[TokenSet, Optional[TokenMapPairs]]:
+    def forward(self,
+                x: Union[torch.Tensor, TokenSet],
+                pairs: Optional[TokenMapPairs] = None) -> Tuple[TokenSet, Optional[TokenMapPairs]]:
         """Forward.
 
         Args:

@@ -138,8 +138,9 @@ def _frozen_prefixes(frozen_stages):
         return ()
     prefixes = ['stages.0.downsample.']
     for i in range(frozen_stages):
-        prefixes += [f'stages.{i}.blocks.', f'stages.{i}.norm.'] + ([f'stages.{i}.downsample.']
-                                                                   if i else [])
+        prefixes += [f'stages.{i}.blocks.', f'stages.{i}.norm.']
+        if i:
+            prefixes.append(f'stages.{i}.downsample.')
     return tuple(prefixes)
 
 
