@@ -9,8 +9,9 @@ Layouts read (``docs/checkpoints.md``):
   for ``patch_embed1.proj.*``;
 - OpenMMLab 2.0 checkpoints of this package (``backbone.`` prefix) and bare state dicts.
 
-The module names of :class:`TCFormer` are the released ones, so beyond unwrapping and prefix
-handling only the mmpose 0.x patch-embedding rename is needed.
+Beyond unwrapping and prefix handling, the mmpose 0.x patch-embedding name becomes the released
+one (:data:`RENAMES`), and the released flat module names the keys of :class:`TCFormer`'s
+stages (:func:`~tcformer_mm.checkpoint.names.to_stage_names`).
 """
 import re
 from collections import OrderedDict
@@ -19,7 +20,9 @@ from typing import List, Mapping, Optional, Sequence, Tuple
 import torch
 import torch.nn as nn
 
-#: Renames applied to backbone keys (old prefix -> new prefix).
+from .names import stage_key, to_stage_names
+
+#: Renames to the released names, applied to backbone keys (old prefix -> new prefix).
 RENAMES = (('patch_embed1.projection.', 'patch_embed1.proj.'), )
 #: Top-level keys of the released classifier (dropped for a backbone-only load).
 HEAD_PREFIX = 'head.'
@@ -64,7 +67,8 @@ def tcformer_convert(checkpoint: Mapping,
             layout; False for a backbone-only load. Defaults to False.
 
     Returns:
-        OrderedDict: Backbone state dict with the keys of :class:`TCFormer`.
+        OrderedDict: Backbone state dict with the keys of :class:`TCFormer` (``stages.*``;
+        ``head.*`` with ``keep_head``).
     """
     state_dict = strip_module_prefix(unwrap_state_dict(checkpoint))
     if prefix is None and any(k.startswith('backbone.') for k in state_dict):
@@ -81,7 +85,7 @@ def tcformer_convert(checkpoint: Mapping,
             if key.startswith(old):
                 key = new + key[len(old):]
         converted[key] = value
-    return converted
+    return to_stage_names(converted)
 
 
 def checkpoint_state_dict(checkpoint, source: str = 'checkpoint') -> Mapping[str, torch.Tensor]:
@@ -103,10 +107,12 @@ def checkpoint_state_dict(checkpoint, source: str = 'checkpoint') -> Mapping[str
 
 
 def has_tcformer_backbone(keys, prefix: str = '') -> bool:
-    """Whether ``keys`` hold a TCFormer backbone under ``prefix`` (released or mmpose 0.x names)."""
-    keys = {str(k) for k in keys}
-    embed = any(f'{prefix}patch_embed1.{name}.weight' in keys for name in ('proj', 'projection'))
-    return embed and any(k.startswith(f'{prefix}block1.') for k in keys)
+    """Whether ``keys`` hold a TCFormer backbone under ``prefix`` (released, mmpose 0.x or
+    :class:`TCFormer` names)."""
+    keys = {prefix + stage_key(k[len(prefix):]) for k in map(str, keys) if k.startswith(prefix)}
+    embed = any(f'{prefix}stages.0.downsample.{name}.weight' in keys
+                for name in ('proj', 'projection'))
+    return embed and any(k.startswith(f'{prefix}stages.0.blocks.') for k in keys)
 
 
 def key_examples(keys, limit: int = 4) -> str:
@@ -210,12 +216,12 @@ def tcformer_classifier_convert(checkpoint: Mapping) -> 'OrderedDict[str, torch.
 
 
 def _depths(keys) -> List[int]:
-    """Blocks per stage found in the keys ``block{s}.{j}.*`` (or ``backbone.block{s}.{j}.*``)."""
+    """Blocks per stage found in the keys ``stages.{i}.blocks.{j}.*`` (or with ``backbone.``)."""
     depths = [0, 0, 0, 0]
     for key in keys:
-        match = re.match(r'(?:backbone\.)?block([1-4])\.(\d+)\.', key)
+        match = re.match(r'(?:backbone\.)?stages\.([0-3])\.blocks\.(\d+)\.', key)
         if match:
-            stage = int(match.group(1)) - 1
+            stage = int(match.group(1))
             depths[stage] = max(depths[stage], int(match.group(2)) + 1)
     return depths
 
@@ -224,15 +230,29 @@ def _depth_mismatch(model: nn.Module,
                     state_dict: Mapping[str, torch.Tensor]) -> Optional[Tuple[list, list]]:
     """(checkpoint depths, model depths) where they differ, the usual cause of a mismatch (a
     checkpoint of another arch); None where they agree or the checkpoint has no blocks."""
-    ckpt_depths, model_depths = _depths(state_dict), _depths(model.state_dict())
+    ckpt_depths = _depths(stage_names_for(model, state_dict))
+    model_depths = _depths(model.state_dict())
     if ckpt_depths != model_depths and any(ckpt_depths):
         return ckpt_depths, model_depths
     return None
 
 
+def stage_names_for(model: nn.Module, state_dict: Mapping[str, torch.Tensor]) -> Mapping:
+    """``state_dict`` with the released names of every :class:`TCFormer` in ``model`` renamed
+    to its keys (:func:`~tcformer_mm.checkpoint.names.to_stage_names`), as the backbone's
+    ``load_state_dict`` renames them: the keys ``model`` will take from it."""
+    from tcformer_mm.models.backbones.tcformer import TCFormer  # which imports this module
+    for name, module in model.named_modules():
+        if isinstance(module, TCFormer):
+            state_dict = to_stage_names(state_dict, f'{name}.' if name else '')
+    return state_dict
+
+
 def state_dict_mismatch(model: nn.Module,
                         state_dict: Mapping[str, torch.Tensor]) -> Tuple[list, list, list]:
-    """Return (missing keys, unexpected keys, [(key, checkpoint shape, model shape)])."""
+    """Return (missing keys, unexpected keys, [(key, checkpoint shape, model shape)]), the
+    released names of a TCFormer in ``model`` counting as its own."""
+    state_dict = stage_names_for(model, state_dict)
     own = model.state_dict()
     missing = [k for k in own if k not in state_dict]
     unexpected = [k for k in state_dict if k not in own]
@@ -264,9 +284,9 @@ def mismatch_report(missing: Sequence[str],
             ``'missing keys'``.
 
     Returns:
-        list[str]: E.g. ``['163 missing keys (block1.2.norm1.weight, block1.2.norm1.bias,
-        block1.2.attn.q.weight and 160 more)']`` for a V1-Light checkpoint and a V1; empty if
-        it fits.
+        list[str]: E.g. ``['163 missing keys (stages.0.blocks.2.norm1.weight,
+        stages.0.blocks.2.norm1.bias, stages.0.blocks.2.attn.q.weight and 160 more)']`` for a
+        V1-Light checkpoint and a V1; empty if it fits.
     """
     report = []
     if missing:

@@ -9,7 +9,7 @@ unless ``--non-strict`` is given.
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
-from tcformer_mm.checkpoint.convert import mismatch_report, strip_module_prefix
+from tcformer_mm.checkpoint.convert import mismatch_report, stage_names_for, strip_module_prefix
 from tcformer_mm.registry import register_module
 
 
@@ -35,7 +35,10 @@ class StrictLoadHook(Hook):
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
-        theirs = strip_module_prefix(checkpoint.get('state_dict', checkpoint))
+        # The model's load renames the released flat names of a TCFormer backbone (older
+        # checkpoints of this package have them): they fit.
+        theirs = stage_names_for(model,
+                                 strip_module_prefix(checkpoint.get('state_dict', checkpoint)))
         ours = model.state_dict()
         missing = self._counted(k for k in ours if k not in theirs)
         unexpected = self._counted(k for k in theirs if k not in ours)

@@ -9,6 +9,7 @@ from mmengine.registry import init_default_scope
 from mmpose.registry import MODELS
 
 import tcformer_mm  # noqa: F401  (registers the backbone, the necks and the hooks)
+from tcformer_mm.checkpoint.names import to_released_names
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG_DIR = ROOT / 'configs' / 'pose' / 'tcformer'
@@ -68,7 +69,7 @@ def tensor_forward(model, height, width, batch=1):
 def released_layout(state_dict, port=True):
     """Our state dict renamed to the released / mmpose 0.x keys (notes: official-checkpoints)."""
     released = OrderedDict()
-    for key, value in state_dict.items():
+    for key, value in to_released_names(state_dict, 'backbone.').items():
         if key.startswith('head.'):
             key = 'keypoint_head.' + key[len('head.'):]
         elif port and key.startswith('backbone.patch_embed1.proj.'):

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from tcformer_mm.checkpoint import load_converted_state_dict, tcformer_convert
+from tcformer_mm.checkpoint.names import to_released_names
 from tcformer_mm.models import TCFormer
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -22,7 +23,7 @@ def build(arch='v1-light', **kwargs):
 
 def released_classification(model):
     """The original repository's layout: {'model': backbone keys + head.*, 'optimizer': ...}."""
-    state = OrderedDict(model.state_dict())
+    state = to_released_names(model.state_dict())
     state['head.weight'] = torch.randn(1000, 512)
     state['head.bias'] = torch.randn(1000)
     return dict(model=state,
@@ -35,7 +36,7 @@ def released_classification(model):
 def released_mmpose(model):
     """mmpose 0.x layout: 'state_dict', 'backbone.' prefix, patch_embed1.projection, neck."""
     state = OrderedDict()
-    for key, value in model.state_dict().items():
+    for key, value in to_released_names(model.state_dict()).items():
         state['backbone.' + key.replace('patch_embed1.proj.', 'patch_embed1.projection.')] = value
     state['neck.lateral_convs.0.conv.weight'] = torch.randn(256, 64, 1, 1)
     state['keypoint_head.final_layer.weight'] = torch.randn(133, 256, 1, 1)
@@ -53,7 +54,7 @@ def test_round_trip(layout):
     source = build()
     checkpoint = layout(source)
     converted = tcformer_convert(checkpoint)
-    assert 'patch_embed1.proj.weight' in converted
+    assert 'stages.0.downsample.proj.weight' in converted
     assert not any(
         k.startswith(('head.', 'neck.', 'keypoint_head.', 'backbone.')) for k in converted)
     torch.manual_seed(1)
@@ -83,14 +84,14 @@ def test_wrong_architecture_is_an_error(tmp_path):
     with pytest.raises(RuntimeError) as err:
         build('v1', init_cfg=dict(type='Pretrained', checkpoint=path))
     message = str(err.value)
-    assert 'missing keys' in message and 'block1.2.norm1.weight' in message
+    assert 'missing keys' in message and 'stages.0.blocks.2.norm1.weight' in message
     assert 'depths [2, 2, 2, 2], the model [3, 4, 6, 3]' in message
 
     narrow = dict(TCFormer.arch_zoo['v1-light'], embed_dims=[32, 128, 320, 512])
     model = TCFormer(narrow)
     with pytest.raises(RuntimeError, match='shape mismatches') as err:
         load_converted_state_dict(model, tcformer_convert(torch.load(path)), source=path)
-    assert 'patch_embed1.proj.weight: (64, 3, 7, 7) vs (32, 3, 7, 7)' in str(err.value)
+    assert 'stages.0.downsample.proj.weight: (64, 3, 7, 7) vs (32, 3, 7, 7)' in str(err.value)
 
 
 def test_missing_file_names_the_path(tmp_path):
@@ -107,7 +108,7 @@ def test_standalone_converter(tmp_path):
     script = os.path.join(ROOT, 'tools', 'model_converters', 'tcformer2mmpretrain.py')
     subprocess.run([sys.executable, script, src, dst], check=True, capture_output=True)
     state = torch.load(dst)['state_dict']
-    assert 'backbone.patch_embed1.proj.weight' in state and 'head.fc.weight' in state
+    assert 'backbone.stages.0.downsample.proj.weight' in state and 'head.fc.weight' in state
     target = build(init_cfg=dict(type='Pretrained', checkpoint=dst))
     for a, b in zip(outputs(source), outputs(target)):
         assert torch.equal(a, b)

@@ -10,6 +10,7 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 
 from tcformer_mm.checkpoint import ReleasedCheckpointHook
+from tcformer_mm.checkpoint.names import to_released_names
 
 CONFIG = CONFIG_DIR / 'tcformerv1-light_8xb128_in1k.py'
 IMAGES = torch.rand(2, 3, 64, 64, generator=torch.Generator().manual_seed(0))
@@ -18,7 +19,7 @@ IMAGES = torch.rand(2, 3, 64, 64, generator=torch.Generator().manual_seed(0))
 def released_layout(model):
     """The original repository's file: backbone keys at the top, ``head.*``, training state."""
     state = OrderedDict()
-    for key, value in model.state_dict().items():
+    for key, value in to_released_names(model.state_dict(), 'backbone.').items():
         if key.startswith('backbone.'):
             state[key[len('backbone.'):]] = value.clone()
         else:

@@ -9,6 +9,7 @@ from mmengine.registry import init_default_scope
 
 from tcformer_mm.analysis.fidelity import compare_stages, trained_like_
 from tcformer_mm.checkpoint import tcformer_pose_convert
+from tcformer_mm.checkpoint.names import to_released_names
 from tcformer_mm.models import MTA, TCFormer
 from tcformer_mm.ops import TokenSet, reference_model
 
@@ -31,7 +32,7 @@ def trained_like_backbone(arch, seed=0, dtype=torch.float64):
 
 
 def reference_stages(model, img):
-    return reference_model.backbone(model.state_dict(),
+    return reference_model.backbone(to_released_names(model.state_dict()),
                                     img,
                                     num_heads=model.num_heads,
                                     sr_ratios=model.sr_ratios,
@@ -69,7 +70,7 @@ def test_trained_like_weights_make_scores_vary():
     """The check is only meaningful if eq. 3's weights vary within clusters."""
     model = trained_like_backbone('v1-light')
     with torch.no_grad():
-        _, source = model.ctm1(
+        _, source = model.stages[1].downsample(
             TokenSet.from_grid(torch.randn(1, 16 * 20, 64, dtype=torch.float64), (16, 20)))
     weight = source.score.exp()
     assert weight.max() / weight.min() > 10
@@ -124,7 +125,7 @@ def test_mta_norms_and_initialisation():
 def released_classification_file(model, path):
     """The original repository's layout: backbone keys at the top level, head, training
     state; fp32 as released."""
-    state = {k: v.float().clone() for k, v in model.state_dict().items()}
+    state = {k: v.float().clone() for k, v in to_released_names(model.state_dict()).items()}
     state['head.weight'] = torch.randn(1000, 512)
     state['head.bias'] = torch.randn(1000)
     torch.save(dict(model=state, optimizer={}, lr_scheduler={}, epoch=299, scaler={}), path)
@@ -161,7 +162,7 @@ def test_released_whole_body_checkpoint(port):
     source.init_weights()
     trained_like_(source, seed=3)
     released = {}
-    for key, value in source.state_dict().items():
+    for key, value in to_released_names(source.state_dict(), 'backbone.').items():
         if key.startswith('head.'):
             key = 'keypoint_head.' + key[len('head.'):]
         if port:

@@ -35,7 +35,7 @@ def files(tmp_path_factory, tiny_data):
     state['head.fc.weight'].fill_(3e38)
     torch.save({'state_dict': state, 'meta': {}}, out / 'overflow.pth')
     state['head.fc.weight'].normal_(std=0.02)
-    state['backbone.norm4.weight'][0] = float('nan')
+    state['backbone.stages.3.norm.weight'][0] = float('nan')
     torch.save({'state_dict': state, 'meta': {}}, out / 'nan.pth')
     (out / 'stopped').mkdir()
     (out / 'stopped' / 'last_checkpoint').write_text('')
@@ -90,9 +90,9 @@ CASES = [
     ('test: non-finite predictions', run_test_py('overflow.pth'),
      '32 of 32 test images gave non-finite predictions (NaN or Inf'),
     ('test: non-finite weights', run_test_py('nan.pth'),
-     '{dir}/nan.pth: 1 weight tensors hold NaN or Inf (backbone.norm4.weight)'),
+     '{dir}/nan.pth: 1 weight tensors hold NaN or Inf (backbone.stages.3.norm.weight)'),
     ('train: load_from non-finite weights', run_train_py('load_from={dir}/nan.pth'),
-     '{dir}/nan.pth: 1 weight tensors hold NaN or Inf (backbone.norm4.weight)'),
+     '{dir}/nan.pth: 1 weight tensors hold NaN or Inf (backbone.stages.3.norm.weight)'),
     ('train: the loss becomes non-finite', run_train_py('optim_wrapper.optimizer.lr=1e30'),
      'training stopped at iteration 2 (epoch 1): the loss is not finite (loss=nan'),
     ('test: --out not a pickle', run_test_py('finite.pth', extra=['--out', 'r.json']),

@@ -15,6 +15,7 @@ from conftest import load_script, run_tool
 from mmengine.logging import MessageHub, MMLogger
 
 from tcformer_mm.checkpoint.convert import check_released_classifier, checkpoint_state_dict
+from tcformer_mm.checkpoint.names import to_released_names
 from tcformer_mm.checkpoint.pose import check_released_pose_checkpoint
 from tcformer_mm.models import TCFormer
 
@@ -28,7 +29,7 @@ NO_BACKBONE = 'has no TCFormer backbone keys (patch_embed1.proj.weight, block1.0
 
 
 def released_classification(backbone):
-    state = OrderedDict(backbone)
+    state = to_released_names(backbone)
     state['head.weight'] = torch.randn(4, 512)
     state['head.bias'] = torch.randn(4)
     return dict(model=state, optimizer=dict(state={}, param_groups=[]), epoch=299)
@@ -47,7 +48,7 @@ def mmpose_layouts(backbone):
     new['neck.lateral_convs.0.conv.weight'] = torch.randn(256, 64, 1, 1)
     new['head.final_layer.weight'] = torch.randn(133, 256, 1, 1)
     old = OrderedDict((k.replace('head.', 'keypoint_head.', 1) if k.startswith('head.') else k, v)
-                      for k, v in new.items())
+                      for k, v in to_released_names(new, 'backbone.').items())
     return dict(state_dict=old, meta={}), dict(state_dict=new, meta={})
 
 
@@ -87,7 +88,7 @@ def files(tmp_path_factory):
     save('small', TCFormer(arch=small).state_dict())
     save('tensor', torch.zeros(3))
     tiny = TCFormer(arch='v2-tiny').state_dict()
-    tiny['norm4.weight'][0] = float('nan')
+    tiny['stages.3.norm.weight'][0] = float('nan')
     save('nan_backbone', tiny)
     (out / 'notes.txt').write_text('these are notes, not weights\n')
     image = np.random.default_rng(0).integers(0, 256, (64, 80, 3), dtype=np.uint8)
@@ -135,7 +136,7 @@ CASES = [
     case('vis-wrong-arch', VIS, [TINY_CONFIG, '{small}', '{image}', *VIS_OUT],
          'depths [1, 1, 1, 1] in the checkpoint, [2, 2, 2, 2] in the model: choose the matching'),
     case('vis-non-finite-weights', VIS, [TINY_CONFIG, '{nan_backbone}', '{image}', *VIS_OUT],
-         'nan_backbone.pth: 1 weight tensors hold NaN or Inf (norm4.weight)'),
+         'nan_backbone.pth: 1 weight tensors hold NaN or Inf (stages.3.norm.weight)'),
     case('vis-not-a-config', VIS, ['{notes}', '{image}', *VIS_OUT], 'cannot load the config '),
     case('onnx-missing-config', ONNX, ['{missing}.py', *ONNX_OUT], 'config file not found: '),
     case('onnx-missing-checkpoint', ONNX, [TINY_CONFIG, '{missing}', *ONNX_OUT],

@@ -57,8 +57,8 @@ def median_ms(fn: Callable[[], object], warmup: int, repeats: int, device: torch
 def record(model, inputs: torch.Tensor) -> Tuple[list, list]:
     """Token sets of every stage and the inputs of every CTM's clustering."""
     calls = []
-    for i in range(1, model.num_stages):
-        ctm = getattr(model, f'ctm{i}')
+    for stage in model.stages[1:]:
+        ctm = stage.downsample
 
         def recording(tokens, num_parts, ratio, _method=ctm.clustering):
             calls.append((_method, tokens, num_parts, ratio))

@@ -16,6 +16,7 @@ import sys
 import torch
 
 from tcformer_mm.analysis.fidelity import compare_stages, format_differences, trained_like_
+from tcformer_mm.checkpoint.names import to_released_names
 from tcformer_mm.models import TCFormer
 from tcformer_mm.ops import reference_model
 
@@ -46,7 +47,8 @@ def main(argv=None):
     img = torch.randn(args.batch, 3, *args.shape, generator=g, dtype=torch.float64)
     try:
         with torch.no_grad():
-            reference = reference_model.backbone(model.state_dict(),
+            # The reference reads the released keys.
+            reference = reference_model.backbone(to_released_names(model.state_dict()),
                                                  img,
                                                  num_heads=model.num_heads,
                                                  sr_ratios=model.sr_ratios,

@@ -1,3 +1,4 @@
 from .tcformer import TCFormer
+from .tcformer_stage import TCFormerStage
 
-__all__ = ['TCFormer']
+__all__ = ['TCFormer', 'TCFormerStage']

@@ -77,6 +77,62 @@ def _fmt(num_bytes: float) -> str:
             return f'{num_bytes / scale:.1f} {unit}'
 
 
+def _stage_sizes(height: int, width: int, use_ctm: bool) -> Tuple[list, list]:
+    """Map size (H_i, W_i) and token count N_i of every stage for an (height, width) input."""
+    maps = [((height - 1) // 4 + 1, (width - 1) // 4 + 1)]
+    for _ in range(3):
+        maps.append(((maps[-1][0] - 1) // 2 + 1, (maps[-1][1] - 1) // 2 + 1))
+    tokens = [maps[0][0] * maps[0][1]]
+    for h, w in maps[1:]:
+        tokens.append(max(1, tokens[-1] // 4) if use_ctm else h * w)
+    return maps, tokens
+
+
+def _mlp_need(settings: dict, i: int, batch: int, n: int, map_size: Tuple[int, int], e: int,
+              dynamic: bool, keeps_graph: bool) -> Tuple[int, str]:
+    """Bytes and description of the MLP activations of stage i (``MLP`` in the formula)."""
+    h, w = map_size
+    hidden = int(settings['embed_dims'][i] * settings['mlp_ratios'][i])
+    depth = settings['depths'][i]
+    if keeps_graph:
+        mlp = 3 * depth * batch * n * hidden * e
+        what = f'{n} tokens x {hidden} channels x {3 * depth} copies kept for backward'
+    elif dynamic:
+        # The token conv renders the tokens to a map and convolves it.
+        mlp = batch * (n + 2 * h * w) * hidden * e
+        what = f'{n} tokens x {hidden} channels and 2 maps of {h}x{w}'
+    else:
+        mlp = 2 * batch * n * hidden * e
+        what = f'{n} tokens x {hidden} channels x 2 copies'
+    return mlp, f'the stage-{i + 1} MLP activations, {what} per image'
+
+
+def _scores_need(settings: dict, i: int, batch: int, n: int, map_size: Tuple[int, int], e: int,
+                 unreduced_keys: int) -> Tuple[int, str]:
+    """Bytes and description of the attention scores of stage i, where they are materialised.
+
+    Keys: the query's map reduced by sr x sr; without reduction ``unreduced_keys`` (the tokens
+    themselves, or the pre-merge tokens the first block of a dynamic-token stage attends to).
+    """
+    h, w = map_size
+    sr, heads = settings['sr_ratios'][i], settings['num_heads'][i]
+    keys = (h // sr) * (w // sr) if sr > 1 else unreduced_keys
+    return (2 * batch * heads * n * keys * e,
+            f'the stage-{i + 1} attention scores, {n} x {keys} x {heads} '
+            f'head{"s" if heads > 1 else ""} x 2 copies per image')
+
+
+def _clustering_need(settings: dict, i: int, batch: int, n: int, max_block_bytes: int,
+                     device: torch.device) -> Tuple[int, str]:
+    """Bytes and description of the clustering of the CTM after stage i (``clustering``)."""
+    p = settings['num_parts'][i]
+    per_part = math.ceil(n / p)
+    rows = min(per_part, block_rows(batch * p, per_part, max_block_bytes, device))
+    num_bytes = batch * n * settings['embed_dims'][i + 1] * 4 + batch * p * rows * per_part * 4
+    return num_bytes, (f'the ctm{i + 1} clustering of {n} tokens'
+                       f'{"" if p == 1 else f" in {p} parts"}')
+
+
 def estimate_memory(settings: dict,
                     batch: int,
                     height: int,
@@ -110,58 +166,31 @@ def estimate_memory(settings: dict,
     Returns:
         Estimate: Bytes and a description of the largest transient.
     """
-    dims, heads, ratios = settings['embed_dims'], settings['num_heads'], settings['mlp_ratios']
-    srs, depths, parts = settings['sr_ratios'], settings['depths'], settings['num_parts']
     e = element_size
-    maps = [((height - 1) // 4 + 1, (width - 1) // 4 + 1)]
-    for _ in range(3):
-        maps.append(((maps[-1][0] - 1) // 2 + 1, (maps[-1][1] - 1) // 2 + 1))
-    tokens = [maps[0][0] * maps[0][1]]
-    for h, w in maps[1:]:
-        tokens.append(max(1, tokens[-1] // 4) if use_ctm else h * w)
-
+    maps, tokens = _stage_sizes(height, width, use_ctm)
     # Held through the forward: the images, the outputs so far, the activations the autograd
     # graph keeps for the backward pass.
     kept = batch * in_channels * height * width * image_bytes
     best = Estimate(0, 0, 0, '')
-    for i, ((h, w), n, c) in enumerate(zip(maps, tokens, dims)):
+    for i, (map_size, n, c) in enumerate(zip(maps, tokens, settings['embed_dims'])):
         dynamic = use_ctm and i > 0
         # A block's input (held by the caller), its features after the attention and their
         # norm; in the first block of a dynamic-token stage the pre-merge key/value tokens too.
         resident = kept + batch * (3 * n + (tokens[i - 1] if dynamic else 0)) * c * e
-        hidden = int(c * ratios[i])
-        if keeps_graph[i]:
-            mlp = 3 * depths[i] * batch * n * hidden * e
-            what = f'{n} tokens x {hidden} channels x {3 * depths[i]} copies kept for backward'
-        elif dynamic:
-            # The token conv renders the tokens to a map and convolves it.
-            mlp = batch * (n + 2 * h * w) * hidden * e
-            what = f'{n} tokens x {hidden} channels and 2 maps of {h}x{w}'
-        else:
-            mlp = 2 * batch * n * hidden * e
-            what = f'{n} tokens x {hidden} channels x 2 copies'
-        items = [(mlp, f'the stage-{i + 1} MLP activations, {what} per image')]
+        mlp = _mlp_need(settings, i, batch, n, map_size, e, dynamic, keeps_graph[i])
+        items = [mlp]
         if materialised_scores:
-            # Keys: the query's map reduced by sr x sr; without reduction the tokens themselves
-            # (the first block of a dynamic-token stage attends to the pre-merge tokens).
-            keys = (h // srs[i]) * (w // srs[i]) if srs[i] > 1 else (
-                tokens[i - 1] if i > 0 and use_ctm else n)
-            items.append((2 * batch * heads[i] * n * keys * e,
-                          f'the stage-{i + 1} attention scores, {n} x {keys} x {heads[i]} '
-                          f'head{"s" if heads[i] > 1 else ""} x 2 copies per image'))
+            unreduced_keys = tokens[i - 1] if dynamic else n
+            items.append(_scores_need(settings, i, batch, n, map_size, e, unreduced_keys))
         num_bytes, what = max(items)
         best = max(best, Estimate(resident + num_bytes, resident, num_bytes, what))
         if i in out_indices:
             kept += batch * n * c * e
         if keeps_graph[i]:
-            kept += mlp
+            kept += mlp[0]
         if use_ctm and i < 3:
             # The CTM after the stage, on top of what is kept by then.
-            p = parts[i]
-            per_part = math.ceil(n / p)
-            rows = min(per_part, block_rows(batch * p, per_part, max_block_bytes, device))
-            num_bytes = batch * n * dims[i + 1] * 4 + batch * p * rows * per_part * 4
-            what = f'the ctm{i + 1} clustering of {n} tokens{"" if p == 1 else f" in {p} parts"}'
+            num_bytes, what = _clustering_need(settings, i, batch, n, max_block_bytes, device)
             best = max(best, Estimate(kept + num_bytes, kept, num_bytes, what))
     return best
 

@@ -5,19 +5,20 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
-import torch.utils.checkpoint as cp
 from mmengine.logging import MMLogger
 from mmengine.model import BaseModule
 from mmengine.runner.checkpoint import CheckpointLoader
 
 from tcformer_mm.checkpoint.convert import load_converted_state_dict, tcformer_convert
-from tcformer_mm.ops import TokenMapPairs, TokenSet, token2map, token_map_pairs
+from tcformer_mm.checkpoint.names import rename_to_stages_
+from tcformer_mm.ops import TokenSet, token2map
 from tcformer_mm.ops.clustering import ClusteringMethod
 from tcformer_mm.ops.clustering.distance import DEFAULT_BLOCK_BYTES
 from tcformer_mm.registry import register_module
 from ..layers import CTM, GridBlock, OverlapPatchEmbed, TCBlock
 from ..weight_init import released_init
 from .memory_check import available_memory, check_memory
+from .tcformer_stage import TCFormerStage
 
 #: Settings shared by every preset (supplement Table S1): channels, heads, MLP expansion and
 #: key/value reduction ratios of stages 1-4.
@@ -33,19 +34,22 @@ _LOCAL_PARTS = [16, 4, 1]  # V2: local CTM, 4x4 then 2x2 windows, then global
 class TCFormer(BaseModule):
     """Token Clustering Transformer.
 
-    A four-stage pyramid: stage 1 works on the grid tokens of an overlapping patch embedding
-    (stride 4); each of stages 2-4 starts with a Clustering-based Token Merge (``ctm1..3``)
-    that merges the tokens to a quarter by DPC-kNN clustering (global in V1, local with 16 / 4 /
-    1 spatial parts in V2) and runs dynamic-token blocks (:class:`TCBlock`) whose first block
+    A four-stage pyramid (:class:`TCFormerStage` s in :attr:`stages`): stage 0 works on the
+    grid tokens of an overlapping patch embedding (stride 4); each of stages 1-3 starts with a
+    Clustering-based Token Merge (CTM, the stage's ``downsample``) that merges the tokens to a
+    quarter by DPC-kNN clustering (global in V1, local with 16 / 4 / 1 spatial parts in V2) and
+    runs dynamic-token blocks (:class:`TCBlock`) whose first block
     attends from the merged to the pre-merge tokens with the importance score (eq. 4).
 
     Paper: "Not All Tokens Are Equal: Human-centric Visual Analysis via Token Clustering
     Transformer" (CVPR 2022) and "TCFormer: Visual Recognition via Token Clustering
     Transformer" (TPAMI 2024).
 
-    Module names (``patch_embed1``, ``block1..4``, ``norm1..4``, ``ctm1..3``) give the keys of
-    the released checkpoints, which ``init_cfg=dict(type='Pretrained', checkpoint=...)`` loads
-    (original classification and mmpose 0.x layouts, converted on the fly).
+    Stage i is ``stages[i]``: ``downsample`` (the patch embedding or the CTM), ``blocks``
+    and ``norm``. The released checkpoints name these modules ``patch_embed1``, ``ctm{i}``,
+    ``block{i+1}`` and ``norm{i+1}``; every load renames them (``load_state_dict`` and
+    ``init_cfg=dict(type='Pretrained', checkpoint=...)``, which also reads the original
+    classification and mmpose 0.x layouts; see :mod:`tcformer_mm.checkpoint.names`).
 
     Args:
         arch (str | dict): A preset of :attr:`arch_zoo` (``'v1-light'``, ``'v1'``,
@@ -54,8 +58,9 @@ class TCFormer(BaseModule):
             (4 values each) and ``num_parts`` (3 values). Defaults to ``'v2-small'``.
         in_channels (int): Input image channels. Defaults to 3.
         out_indices (Sequence[int]): Stages (0-3) to output. Defaults to (0, 1, 2, 3).
-        frozen_stages (int): Freeze (no grad, eval mode) the patch embedding when >= 0 and
-            stages 1..frozen_stages (with the CTM that starts each). -1 freezes nothing.
+        frozen_stages (int): Freeze (no grad, eval mode) the patch embedding of stage 0 when
+            >= 0 and stages 0..frozen_stages-1 (with the CTM that starts each). -1 freezes
+            nothing.
             Defaults to -1.
         drop_rate (float): Dropout after projections. Defaults to 0.
         attn_drop_rate (float): Attention dropout. Defaults to 0.
@@ -67,14 +72,16 @@ class TCFormer(BaseModule):
         num_parts (Sequence[int], optional): Spatial parts of the three CTMs; overrides the
             arch (e.g. ``(1, 1, 1)`` turns a V2 arch into global clustering). Defaults to None.
         use_ctm (bool): False replaces every CTM by a strided convolution (an overlapping patch
-            embedding, 3x3 stride 2 + LayerNorm, ``patch_embed2..4``) and the dynamic-token
+            embedding, 3x3 stride 2 + LayerNorm, the ``downsample`` of stages 1-3) and the
+            dynamic-token
             blocks by grid blocks: the "w/o CTM" / "No CTM" ablation (CVPR Table 1, TPAMI
             Table VIII), PVTv2's architecture. Its tokens stay on the grid and are still output
             as token sets, so MTA necks take them. Defaults to True.
         output_format (str): ``'tokens'``: a :class:`TokenSet` per output stage (what the MTA
             neck consumes); ``'maps'``: feature maps (B, C_i, H_i, W_i) at strides 4, 8, 16, 32
             made by ``token2map``. Defaults to ``'tokens'``.
-        with_cp (bool): Gradient checkpointing of every block. Defaults to False.
+        with_cp (bool): Gradient checkpointing of every block while training. Defaults to
+            False.
         compile (bool | dict): Run the forward (after the input checks) as one graph:
             ``torch.compile(..., fullgraph=True, dynamic=False)``, with the dict's keys as
             further arguments (e.g. ``dict(backend='aot_eager')`` or ``dict(mode=
@@ -93,19 +100,13 @@ class TCFormer(BaseModule):
     """
 
     arch_zoo = {
-        **dict.fromkeys(['v1-light', 'tcformer-light'],
-                        dict(depths=[2, 2, 2, 2], num_parts=_GLOBAL_PARTS, **_WIDTHS)),
-        **dict.fromkeys(['v1', 'tcformer'],
-                        dict(depths=[3, 4, 6, 3], num_parts=_GLOBAL_PARTS, **_WIDTHS)),
-        **dict.fromkeys(['v1-large', 'tcformer-large'],
-                        dict(depths=[3, 8, 27, 3], num_parts=_GLOBAL_PARTS, **_WIDTHS)),
-        **dict.fromkeys(['v2-tiny'],
-                        dict(depths=[2, 2, 2, 2], num_parts=_LOCAL_PARTS, **_WIDTHS)),
-        **dict.fromkeys(['v2-small'],
-                        dict(depths=[3, 4, 6, 3], num_parts=_LOCAL_PARTS, **_WIDTHS)),
-        **dict.fromkeys(['v2-base'],
-                        dict(depths=[3, 8, 27, 3], num_parts=_LOCAL_PARTS, **_WIDTHS)),
-    }  # yapf: disable
+        'v1-light': dict(depths=[2, 2, 2, 2], num_parts=_GLOBAL_PARTS, **_WIDTHS),
+        'v1': dict(depths=[3, 4, 6, 3], num_parts=_GLOBAL_PARTS, **_WIDTHS),
+        'v1-large': dict(depths=[3, 8, 27, 3], num_parts=_GLOBAL_PARTS, **_WIDTHS),
+        'v2-tiny': dict(depths=[2, 2, 2, 2], num_parts=_LOCAL_PARTS, **_WIDTHS),
+        'v2-small': dict(depths=[3, 4, 6, 3], num_parts=_LOCAL_PARTS, **_WIDTHS),
+        'v2-base': dict(depths=[3, 8, 27, 3], num_parts=_LOCAL_PARTS, **_WIDTHS),
+    }
 
     essential_keys = ('embed_dims', 'depths', 'num_heads', 'mlp_ratios', 'sr_ratios', 'num_parts')
     num_stages = 4
@@ -174,43 +175,56 @@ class TCFormer(BaseModule):
                 raise ValueError(f'TCFormer: {name} is a probability in [0, 1), got {rate!r}.')
 
         dpr = torch.linspace(0, drop_path_rate, sum(self.depths)).tolist()
-        cur = 0
-        self.patch_embed1 = OverlapPatchEmbed(in_channels,
-                                              self.embed_dims[0],
-                                              kernel_size=7,
-                                              stride=self.patch_stride)
+        self.stages = nn.ModuleList()
         for i in range(self.num_stages):
-            block_cls = TCBlock if i > 0 and use_ctm else GridBlock
-            blocks = nn.ModuleList([
-                block_cls(self.embed_dims[i],
-                          self.num_heads[i],
-                          self.mlp_ratios[i],
-                          sr_ratio=self.sr_ratios[i],
-                          qkv_bias=True,
-                          drop_rate=drop_rate,
-                          attn_drop_rate=attn_drop_rate,
-                          drop_path_rate=dpr[cur + j],
-                          norm_eps=1e-6) for j in range(self.depths[i])
-            ])
-            cur += self.depths[i]
-            if i > 0 and use_ctm:
-                self.add_module(
-                    f'ctm{i}',
-                    CTM(self.embed_dims[i - 1],
-                        self.embed_dims[i],
-                        num_parts=self.num_parts[i - 1],
-                        clustering=copy.deepcopy(clustering)))
-            elif i > 0:
-                self.add_module(
-                    f'patch_embed{i + 1}',
-                    OverlapPatchEmbed(self.embed_dims[i - 1],
-                                      self.embed_dims[i],
-                                      kernel_size=3,
-                                      stride=2))
-            self.add_module(f'block{i + 1}', blocks)
-            self.add_module(f'norm{i + 1}', nn.LayerNorm(self.embed_dims[i], eps=1e-6))
+            first = sum(self.depths[:i])
+            self.stages.append(
+                self._make_stage(i, dpr[first:first + self.depths[i]], drop_rate, clustering))
         self.min_input_size = self._min_input_size()
         self._freeze_stages()
+
+    def _make_stage(self, i: int, drop_path_rates: Sequence[float], drop_rate: float,
+                    clustering: dict) -> TCFormerStage:
+        """Stage i (0-based): its down-sampling (the stride-4 patch embedding for stage 0; for
+        stages 1-3 the CTM, or the stride-2 patch embedding without CTM), blocks and norm."""
+        # Built in the order of the released constructor (the patch embedding, then per stage
+        # the blocks before the CTM): the layers that keep PyTorch's default initialisation
+        # draw the same numbers for a given seed.
+        downsample = self._make_downsample(i, clustering) if i == 0 else None
+        block_cls = TCBlock if i > 0 and self.use_ctm else GridBlock
+        blocks = nn.ModuleList([
+            block_cls(self.embed_dims[i],
+                      self.num_heads[i],
+                      self.mlp_ratios[i],
+                      sr_ratio=self.sr_ratios[i],
+                      qkv_bias=True,
+                      drop_rate=drop_rate,
+                      attn_drop_rate=self.attn_drop_rate,
+                      drop_path_rate=rate,
+                      norm_eps=1e-6) for rate in drop_path_rates
+        ])
+        if downsample is None:
+            downsample = self._make_downsample(i, clustering)
+        return TCFormerStage(downsample,
+                             blocks,
+                             nn.LayerNorm(self.embed_dims[i], eps=1e-6),
+                             with_cp=self.with_cp)
+
+    def _make_downsample(self, i: int, clustering: dict) -> nn.Module:
+        if i == 0:
+            return OverlapPatchEmbed(self.in_channels,
+                                     self.embed_dims[0],
+                                     kernel_size=7,
+                                     stride=self.patch_stride)
+        if self.use_ctm:
+            return CTM(self.embed_dims[i - 1],
+                       self.embed_dims[i],
+                       num_parts=self.num_parts[i - 1],
+                       clustering=copy.deepcopy(clustering))
+        return OverlapPatchEmbed(self.embed_dims[i - 1],
+                                 self.embed_dims[i],
+                                 kernel_size=3,
+                                 stride=2)
 
     # ----------------------------------------------------------------------------- settings
     @classmethod
@@ -266,7 +280,9 @@ class TCFormer(BaseModule):
                               f'{self.sr_ratios[i]}'))
             if i < self.num_stages - 1 and self.use_ctm:
                 side = math.isqrt(self.num_parts[i])
-                needs.append((side, f'{self.num_parts[i]} clustering parts in ctm{i + 1}'))
+                # Messages number the stages from 1, as the papers do.
+                needs.append((side, f'{self.num_parts[i]} clustering parts in the CTM that '
+                              f'starts stage {i + 2}'))
             for need, why in needs:
                 if mh < need or mw < need:
                     return (f'stage {i + 1} works on a {mh}x{mw} token map but needs at least '
@@ -293,8 +309,8 @@ class TCFormer(BaseModule):
         if not self.use_ctm:
             raise ValueError('TCFormer built with use_ctm=False has no CTM whose clustering '
                              'could be set.')
-        for i in range(1, self.num_stages):
-            getattr(self, f'ctm{i}').set_clustering(copy.deepcopy(clustering))
+        for stage in self.stages[1:]:
+            stage.downsample.set_clustering(copy.deepcopy(clustering))
         self.clustering_cfg = copy.deepcopy(clustering)
 
     # ---------------------------------------------------------------------- init / freezing
@@ -325,17 +341,24 @@ class TCFormer(BaseModule):
         logger.info(f'{self.__class__.__name__}: loaded pre-trained weights from {filename}')
         self._is_init = True
 
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        # Checkpoints with the released flat names (and this package's older ones) load into
+        # the stages: the keys are renamed in place, before the stages read theirs.
+        rename_to_stages_(state_dict, prefix)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
     def _stage_modules(self, i: int) -> List[nn.Module]:
         """Modules of stage i (0-based); stage 0 without the patch embedding."""
-        modules = [getattr(self, f'block{i + 1}'), getattr(self, f'norm{i + 1}')]
-        if i > 0:
-            modules.insert(0, getattr(self, f'ctm{i}' if self.use_ctm else f'patch_embed{i + 1}'))
-        return modules
+        stage = self.stages[i]
+        modules = [stage.blocks, stage.norm]
+        return modules if i == 0 else [stage.downsample] + modules
 
     def _frozen_modules(self) -> List[nn.Module]:
+        # The stages' children, not the stages: a stage's own mode is the backbone's, which
+        # decides its gradient checkpointing.
         if self.frozen_stages < 0:
             return []
-        modules = [self.patch_embed1]
+        modules = [self.stages[0].downsample]
         for i in range(min(self.frozen_stages, self.num_stages)):
             modules += self._stage_modules(i)
         return modules
@@ -353,11 +376,6 @@ class TCFormer(BaseModule):
         return self
 
     # ------------------------------------------------------------------------------ forward
-    def _run_block(self, block: nn.Module, *args, **kwargs):
-        if self.with_cp and self.training and torch.is_grad_enabled():
-            return cp.checkpoint(block, *args, use_reentrant=False, **kwargs)
-        return block(*args, **kwargs)
-
     @staticmethod
     def _check_compile(compile) -> Optional[dict]:
         """``torch.compile`` arguments from the ``compile`` argument; None for no compiling."""
@@ -382,8 +400,8 @@ class TCFormer(BaseModule):
 
         Returns:
             tuple: One entry per ``out_indices``: a :class:`TokenSet` (``x`` of shape
-            (B, N_i, C_i), normalised by ``norm{i+1}``; ``score`` None) or, with
-            ``output_format='maps'``, a Tensor (B, C_i, H_i, W_i) where H_1 = (H - 1) // 4 + 1
+            (B, N_i, C_i), normalised by ``stages[i].norm``; ``score`` None) or, with
+            ``output_format='maps'``, a Tensor (B, C_i, H_i, W_i) where H_0 = (H - 1) // 4 + 1
             and H_{i+1} = (H_i - 1) // 2 + 1.
         """
         self._check_input(x)
@@ -402,26 +420,11 @@ class TCFormer(BaseModule):
     def _forward(self, x: torch.Tensor) -> Tuple[Union[TokenSet, torch.Tensor], ...]:
         """:meth:`forward` after the input checks."""
         outs = []
-        x, hw_shape = self.patch_embed1(x)
-        for block in self.block1:
-            x = self._run_block(block, x, hw_shape)
-        tokens = TokenSet.from_grid(self.norm1(x), hw_shape)
         pairs = None  # grid tokens need none
-        self._collect(0, tokens, outs, pairs)
-        if not self.use_ctm:
-            return self._forward_grid_stages(tokens, outs)
-        for i in range(1, self.num_stages):
-            query, key_value = getattr(self, f'ctm{i}')(tokens, pairs=pairs)
-            # The token distribution is fixed within a stage: the (pixel, token) pairs of the
-            # stage's tokens on their map serve every block, the output map and the next CTM.
-            pairs = token_map_pairs(query)
-            for block in getattr(self, f'block{i + 1}'):
-                # Only the first block attends to the pre-merge tokens (Fig. 4).
-                query = self._run_block(block, query, key_value, pairs=pairs)
-                key_value = None
-            norm = getattr(self, f'norm{i + 1}')
-            tokens = query.replace(x=norm(query.x))
-            self._collect(i, tokens, outs, pairs)
+        for i, stage in enumerate(self.stages):
+            x, pairs = stage(x, pairs)
+            if i in self.out_indices:
+                outs.append(token2map(x, pairs=pairs) if self.output_format == 'maps' else x)
         return tuple(outs)
 
     def _check_input(self, x) -> None:
@@ -438,7 +441,7 @@ class TCFormer(BaseModule):
         if x.shape[1] != self.in_channels:
             raise ValueError(f'TCFormer: in_channels is {self.in_channels}, but the images '
                              f'have {x.shape[1]} channels (shape {tuple(x.shape)}).')
-        weight = self.patch_embed1.proj.weight
+        weight = self.stages[0].downsample.proj.weight
         if not x.is_floating_point():
             raise TypeError(f'TCFormer: images must be floating point (normalised by the data '
                             f'preprocessor), got {x.dtype}.')
@@ -462,11 +465,10 @@ class TCFormer(BaseModule):
         records = torch.is_grad_enabled() and not (self.with_cp and self.training)
         flows = x.requires_grad
         keeps_graph = []
-        for i in range(self.num_stages):
-            blocks = getattr(self, f'block{i + 1}')
-            flows = flows or any(p.requires_grad for p in blocks.parameters())
+        for stage in self.stages:
+            flows = flows or any(p.requires_grad for p in stage.blocks.parameters())
             keeps_graph.append(records and flows)
-        clustering = getattr(self, 'ctm1', None)
+        clustering = self.stages[1].downsample if self.use_ctm else None
         check_memory(
             f'TCFormer ({self.arch_name})',
             self.arch_settings,
@@ -483,27 +485,6 @@ class TCFormer(BaseModule):
             materialised_scores=(self.training and self.attn_drop_rate > 0 and kind != 'cuda'),
             max_block_bytes=getattr(clustering and clustering.clustering, 'max_block_bytes',
                                     DEFAULT_BLOCK_BYTES))
-
-    def _forward_grid_stages(self, tokens: TokenSet, outs: list) -> tuple:
-        """Stages 2-4 without CTM: strided patch embeddings and grid blocks (PVTv2)."""
-        for i in range(1, self.num_stages):
-            B, _, C = tokens.x.shape
-            feature_map = tokens.x.transpose(1, 2).reshape(B, C, *tokens.map_size)
-            x, hw_shape = getattr(self, f'patch_embed{i + 1}')(feature_map)
-            for block in getattr(self, f'block{i + 1}'):
-                x = self._run_block(block, x, hw_shape)
-            x = getattr(self, f'norm{i + 1}')(x)
-            tokens = TokenSet.from_grid(x, hw_shape, tokens.init_grid_size)
-            self._collect(i, tokens, outs)
-        return tuple(outs)
-
-    def _collect(self,
-                 i: int,
-                 tokens: TokenSet,
-                 outs: list,
-                 pairs: Optional[TokenMapPairs] = None) -> None:
-        if i in self.out_indices:
-            outs.append(token2map(tokens, pairs=pairs) if self.output_format == 'maps' else tokens)
 
 
 #: ``repr`` of the compile arguments -> compiled ``TCFormer._forward``.

@@ -10,7 +10,7 @@ class OverlapPatchEmbed(BaseModule):
     """Image to grid tokens with an overlapping strided convolution.
 
     Keys ``proj.*`` (Conv2d) and ``norm.*`` (LayerNorm) as in the released checkpoints
-    (``patch_embed1.proj``, ``patch_embed1.norm``).
+    (``patch_embed1.proj``, ``patch_embed1.norm``; ``stages.0.downsample`` in :class:`TCFormer`).
 
     Args:
         in_channels (int): Input image channels.

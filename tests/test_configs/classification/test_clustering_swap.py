@@ -46,7 +46,7 @@ def test_same_weights_other_clusterings():
         model = build_classifier(swap_config(key))
         model.load_state_dict(state, strict=True)
         assert model.backbone.clustering_cfg['type'] == method
-        ctms = [getattr(model.backbone, f'ctm{i}') for i in (1, 2, 3)]
+        ctms = [stage.downsample for stage in model.backbone.stages[1:]]
         assert [ctm.num_parts for ctm in ctms] == parts
         outs[key] = logits(model, images)
         assert outs[key].shape == (2, 1000) and torch.isfinite(outs[key]).all()

@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.nn as nn
 
-from tcformer_mm.models import TCFormer
+from tcformer_mm.models import CTM, OverlapPatchEmbed, TCFormer
 from tcformer_mm.ops import TokenSet, token2map
 
 # Table I, with a 1000-class linear head on the mean token of the last stage.
@@ -35,16 +35,16 @@ def test_parameter_count(arch):
 def test_arch_presets():
     model = TCFormer('v1-large')
     assert model.depths == [3, 8, 27, 3] and model.num_parts == [1, 1, 1]
-    assert [len(getattr(model, f'block{i}')) for i in range(1, 5)] == [3, 8, 27, 3]
+    assert [len(stage.blocks) for stage in model.stages] == [3, 8, 27, 3]
     model = TCFormer('v2-tiny', num_parts=(4, 1, 1))
-    assert model.num_parts == [4, 1, 1] and model.ctm1.num_parts == 4
+    assert model.num_parts == [4, 1, 1] and model.stages[1].downsample.num_parts == 4
     settings = TCFormer.arch_zoo['v2-small']
     assert settings['embed_dims'] == [64, 128, 320, 512]
     assert settings['num_heads'] == [1, 2, 5, 8]
     assert settings['mlp_ratios'] == [8, 8, 4, 4]
     assert settings['sr_ratios'] == [8, 4, 2, 1]
-    assert model.norm1.eps == 1e-6 and model.block2[0].norm1.eps == 1e-6
-    assert model.block1[0].attn.q.bias is not None  # qkv bias
+    assert model.stages[0].norm.eps == 1e-6 and model.stages[1].blocks[0].norm1.eps == 1e-6
+    assert model.stages[0].blocks[0].attn.q.bias is not None  # qkv bias
 
 
 def test_custom_arch_validation():
@@ -120,7 +120,7 @@ def test_backward_reaches_every_parameter():
     no_grad = [n for n, p in model.named_parameters() if p.grad is None]
     assert no_grad == []
     # The importance score learns through the merge (eq. 3) and the attention (eq. 4).
-    assert model.ctm1.score.weight.grad.abs().sum() > 0
+    assert model.stages[1].downsample.score.weight.grad.abs().sum() > 0
 
 
 def test_with_cp_matches():
@@ -129,16 +129,18 @@ def test_with_cp_matches():
     for with_cp in (False, True):
         model = small_model(with_cp=with_cp, drop_path_rate=0.).train()
         sum(o.x.sum() for o in model(x)).backward()
-        grads.append(model.block2[0].attn.q.weight.grad)
+        grads.append(model.stages[1].blocks[0].attn.q.weight.grad)
     torch.testing.assert_close(grads[0], grads[1])
 
 
 def _frozen_prefixes(frozen_stages):
     if frozen_stages < 0:
         return ()
-    prefixes = ['patch_embed1.']
+    prefixes = ['stages.0.downsample.']
     for i in range(frozen_stages):
-        prefixes += [f'block{i + 1}.', f'norm{i + 1}.'] + ([f'ctm{i}.'] if i else [])
+        prefixes += [f'stages.{i}.blocks.', f'stages.{i}.norm.']
+        if i:
+            prefixes.append(f'stages.{i}.downsample.')
     return tuple(prefixes)
 
 
@@ -154,7 +156,7 @@ def test_frozen_stages(frozen_stages):
             assert not module.training, name
     assert model.training
     if frozen_stages == 2:
-        assert not model.ctm1.training and model.ctm2.training
+        assert not model.stages[1].downsample.training and model.stages[2].downsample.training
 
 
 def test_clustering_swap_keeps_weights():
@@ -166,7 +168,8 @@ def test_clustering_swap_keeps_weights():
         for method in ('kmeans', 'topk', 'bsm'):
             model.set_clustering(dict(type=method))
             assert all(
-                type(getattr(model, f'ctm{i}').clustering).__name__ != 'DPCKNN' for i in (1, 2, 3))
+                type(stage.downsample.clustering).__name__ != 'DPCKNN'
+                for stage in model.stages[1:])
             outs = model(x)
             assert set(model.state_dict()) == set(state)
             assert all(torch.equal(v, state[k]) for k, v in model.state_dict().items())
@@ -210,9 +213,8 @@ def test_without_ctm_is_pvtv2_shaped():
     model = TCFormer(arch='v2-small', use_ctm=False).eval()
     pvt = PyramidVisionTransformerV2(embed_dims=64, num_layers=[3, 4, 6, 3])
     assert _count(model) == _count(pvt)
-    names = [name for name, _ in model.named_children()]
-    assert not any(name.startswith('ctm') for name in names)
-    assert {'patch_embed2', 'patch_embed3', 'patch_embed4'} <= set(names)
+    assert not any(isinstance(m, CTM) for m in model.modules())
+    assert all(isinstance(stage.downsample, OverlapPatchEmbed) for stage in model.stages)
     with pytest.raises(ValueError, match='use_ctm=False'):
         model.set_clustering(dict(type='kmeans'))
 

@@ -48,7 +48,7 @@ def test_loss_backpropagates_to_the_backbone(tmp_path):
     }
     assert all(torch.isfinite(v) and v >= 0 for v in losses.values())
     sum(losses.values()).backward()
-    assert model.backbone.patch_embed1.proj.weight.grad.abs().sum() > 0
+    assert model.backbone.stages[0].downsample.proj.weight.grad.abs().sum() > 0
     assert model.head.dec_pose.weight.grad.abs().sum() > 0
     # Nothing of the body model is learnt.
     assert not [n for n, p in model.body_model.named_parameters()]
