@@ -66,9 +66,10 @@ class TCFormer(BaseModule):
         attn_drop_rate (float): Attention dropout. Defaults to 0.
         drop_path_rate (float): Stochastic depth, increasing linearly over all blocks from 0
             to this value. Defaults to 0 (as released; the configs set it).
-        clustering (dict): Clustering method of every CTM, for ``build_clustering``
-            (``'dpc_knn'``, ``'kmeans'``, ``'bsm'``, ``'topk'``). Defaults to
-            ``dict(type='dpc_knn', k=5)``.
+        clustering (str | dict): Clustering method of every CTM: a registered name
+            (``tcformer_mm.ops.CLUSTERING_METHODS``) or a config ``dict(type=name, ratio=...,
+            **method arguments)``, e.g. ``dict(type='dpc_knn', k=5)``; the method's defaults
+            apply to what is left out. Defaults to ``'dpc_knn'``.
         num_parts (Sequence[int], optional): Spatial parts of the three CTMs; overrides the
             arch (e.g. ``(1, 1, 1)`` turns a V2 arch into global clustering). Defaults to None.
         use_ctm (bool): False replaces every CTM by a strided convolution (an overlapping patch
@@ -121,7 +122,7 @@ class TCFormer(BaseModule):
                  drop_rate: float = 0.,
                  attn_drop_rate: float = 0.,
                  drop_path_rate: float = 0.,
-                 clustering: dict = dict(type='dpc_knn', k=5),
+                 clustering: Union[str, dict] = 'dpc_knn',
                  num_parts: Optional[Sequence[int]] = None,
                  use_ctm: bool = True,
                  output_format: str = 'tokens',
@@ -163,7 +164,6 @@ class TCFormer(BaseModule):
         self.frozen_stages = frozen_stages
         self.with_cp = with_cp
         self.attn_drop_rate = attn_drop_rate
-        self.clustering_cfg = copy.deepcopy(clustering)
         self.use_ctm = use_ctm
         if isinstance(in_channels, bool) or not isinstance(in_channels, int) or in_channels < 1:
             raise ValueError(f'TCFormer: in_channels must be a positive integer, got '
@@ -184,7 +184,7 @@ class TCFormer(BaseModule):
         self._freeze_stages()
 
     def _make_stage(self, i: int, drop_path_rates: Sequence[float], drop_rate: float,
-                    clustering: dict) -> TCFormerStage:
+                    clustering: Union[str, dict]) -> TCFormerStage:
         """Stage i (0-based): its down-sampling (the stride-4 patch embedding for stage 0; for
         stages 1-3 the CTM, or the stride-2 patch embedding without CTM), blocks and norm."""
         # Built in the order of the released constructor (the patch embedding, then per stage
@@ -210,7 +210,7 @@ class TCFormer(BaseModule):
                              nn.LayerNorm(self.embed_dims[i], eps=1e-6),
                              with_cp=self.with_cp)
 
-    def _make_downsample(self, i: int, clustering: dict) -> nn.Module:
+    def _make_downsample(self, i: int, clustering: Union[str, dict]) -> nn.Module:
         if i == 0:
             return OverlapPatchEmbed(self.in_channels,
                                      self.embed_dims[0],
@@ -311,7 +311,6 @@ class TCFormer(BaseModule):
                              'could be set.')
         for stage in self.stages[1:]:
             stage.downsample.set_clustering(copy.deepcopy(clustering))
-        self.clustering_cfg = copy.deepcopy(clustering)
 
     # ---------------------------------------------------------------------- init / freezing
     def init_weights(self):
@@ -468,7 +467,8 @@ class TCFormer(BaseModule):
         for stage in self.stages:
             flows = flows or any(p.requires_grad for p in stage.blocks.parameters())
             keeps_graph.append(records and flows)
-        clustering = self.stages[1].downsample if self.use_ctm else None
+        max_block_bytes = (self.stages[1].downsample.clustering.max_block_bytes
+                           if self.use_ctm else DEFAULT_BLOCK_BYTES)
         check_memory(
             f'TCFormer ({self.arch_name})',
             self.arch_settings,
@@ -483,8 +483,7 @@ class TCFormer(BaseModule):
             # SDPA's fused kernels never hold the score matrix; the CPU's math path,
             # taken for attention dropout, does.
             materialised_scores=(self.training and self.attn_drop_rate > 0 and kind != 'cuda'),
-            max_block_bytes=getattr(clustering and clustering.clustering, 'max_block_bytes',
-                                    DEFAULT_BLOCK_BYTES))
+            max_block_bytes=max_block_bytes)
 
 
 #: ``repr`` of the compile arguments -> compiled ``TCFormer._forward``.

@@ -45,8 +45,8 @@ def test_same_weights_other_clusterings():
     for key, (method, parts) in SWAPS.items():
         model = build_classifier(swap_config(key))
         model.load_state_dict(state, strict=True)
-        assert model.backbone.clustering_cfg['type'] == method
         ctms = [stage.downsample for stage in model.backbone.stages[1:]]
+        assert all(ctm.clustering.name == method for ctm in ctms)
         assert [ctm.num_parts for ctm in ctms] == parts
         outs[key] = logits(model, images)
         assert outs[key].shape == (2, 1000) and torch.isfinite(outs[key]).all()
