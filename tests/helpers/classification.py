@@ -27,3 +27,13 @@ def logits(model, images):
     """The classifier's raw class scores for ``images``."""
     with torch.no_grad():
         return model(images, mode='tensor')
+
+
+def assert_init_cfg_loads_backbone(config, source, path):
+    """A classifier built with ``init_cfg=Pretrained(path)`` has ``source``'s backbone and its
+    own (freshly initialised) head."""
+    torch.manual_seed(1)
+    target = build_classifier(config, init_cfg=dict(type='Pretrained', checkpoint=str(path)))
+    for key, value in source.backbone.state_dict().items():
+        assert torch.equal(target.backbone.state_dict()[key], value), key
+    assert not torch.equal(target.head.fc.weight, source.head.fc.weight)

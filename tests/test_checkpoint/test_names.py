@@ -2,7 +2,8 @@
 the flat names (released ones, and this package's from before the stage modules) loading."""
 import pytest
 import torch
-from helpers.classification import CONFIG_DIR, build_classifier, logits
+from helpers.classification import (CONFIG_DIR, assert_init_cfg_loads_backbone, build_classifier,
+                                    logits)
 from mmengine.config import Config
 from mmengine.runner import Runner
 
@@ -114,7 +115,4 @@ def test_runner_loads_old_names_strictly(old_checkpoint, tmp_path):
 
 def test_backbone_init_cfg_loads_old_names(old_checkpoint):
     source, path = old_checkpoint
-    torch.manual_seed(1)
-    target = build_classifier(CONFIG, init_cfg=dict(type='Pretrained', checkpoint=str(path)))
-    for key, value in source.backbone.state_dict().items():
-        assert torch.equal(target.backbone.state_dict()[key], value), key
+    assert_init_cfg_loads_backbone(CONFIG, source, path)
