@@ -46,4 +46,4 @@ def test_tool_prints_the_counts():
     per_op_lines = out.split('host-sync ops\n', 1)[1].split('by call site:')[0].splitlines()
     per_op = [int(line.split()[0]) for line in per_op_lines]
     assert total > 0 and sum(per_op) == total
-    assert 'ops/transforms.py:' in out and 'ops/clustering/dpc_knn.py:' in out
+    assert 'ops/transforms.py:' in out and 'ops/clustering/search.py:' in out

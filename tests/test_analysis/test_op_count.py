@@ -1,0 +1,32 @@
+import os
+
+import torch
+
+from tcformer_mm.analysis.op_count import AtenOpCounter, count_forward_ops
+from tcformer_mm.models import TCFormer
+from tcformer_mm.ops.sync_free import ENV_VAR
+
+
+def test_views_and_detaches_are_free():
+    x = torch.rand(4, 6)
+    with AtenOpCounter() as ops:
+        y = x.view(6, 4).t().unsqueeze(0)[:, 1:].detach()
+        y.add(1).exp()
+    assert ops.total == 2 and dict(ops.counts) == {'aten.add': 1, 'aten.exp': 1}
+
+
+def test_static_formulation_op_count_does_not_depend_on_the_data(monkeypatch):
+    """The static formulation's sizes, and so its ops, follow from the input shape alone; the
+    data-dependent one searches as many tokens exhaustively as their neighbour lists leave."""
+    monkeypatch.setenv(ENV_VAR, '0')
+    model = TCFormer(arch='v2-tiny').eval()
+    torch.manual_seed(0)
+    images = [torch.rand(1, 3, 64, 64), torch.zeros(1, 3, 64, 64)]
+    static = [count_forward_ops(model, x, static=True).total for x in images]
+    assert static[0] == static[1] > 0
+    assert os.environ[ENV_VAR] == '0'  # restored
+    dynamic = [count_forward_ops(model, x, static=False) for x in images]
+    assert all(d.total > 0 for d in dynamic)
+    # Only the data-dependent formulation reads values back (a host sync per read).
+    assert 'aten._local_scalar_dense' in dynamic[0].counts
+    assert 'aten._local_scalar_dense' not in count_forward_ops(model, images[0], static=True).counts
