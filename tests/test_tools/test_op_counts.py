@@ -9,8 +9,8 @@ from tcformer_mm.analysis.op_count import count_forward_ops
 
 
 def test_op_counts_tool_matches_the_counter():
-    out = run_tool(['tools/analysis_tools/op_counts.py', 'v2-tiny', 'pvtv2-b0', '--shape', '64',
-                    '64']).stdout
+    out = run_tool(
+        ['tools/analysis_tools/op_counts.py', 'v2-tiny', 'pvtv2-b0', '--shape', '64', '64']).stdout
     rows = dict((m, (int(s), int(d)))
                 for m, s, d in re.findall(r'^(\S+)\s+64x64\s+(\d+)\s+(\d+)$', out, re.M))
     assert set(rows) == {'v2-tiny', 'pvtv2-b0'}
