@@ -3,10 +3,10 @@ from typing import Optional, Tuple
 
 import torch
 import torch.nn as nn
-from mmcv.cnn.bricks.drop import build_dropout
 from mmengine.model import BaseModule
 
 from .attention import MultiHeadAttention
+from .pre_norm_block import PreNormBlock
 
 
 class GridAttention(MultiHeadAttention):
@@ -95,7 +95,7 @@ class GridMlp(BaseModule):
         return self.drop(self.fc2(self.drop(x)))
 
 
-class GridBlock(BaseModule):
+class GridBlock(PreNormBlock):
     """Pre-norm transformer block on grid tokens: SR attention, then the depth-wise-conv MLP.
 
     Args:
@@ -122,17 +122,17 @@ class GridBlock(BaseModule):
                  drop_path_rate: float = 0.,
                  norm_eps: float = 1e-6,
                  init_cfg: Optional[dict] = None):
-        super().__init__(init_cfg=init_cfg)
-        self.norm1 = nn.LayerNorm(embed_dims, eps=norm_eps)
-        self.attn = GridAttention(embed_dims,
-                                  num_heads,
-                                  sr_ratio=sr_ratio,
-                                  qkv_bias=qkv_bias,
-                                  attn_drop_rate=attn_drop_rate,
-                                  proj_drop_rate=drop_rate)
-        self.drop_path = build_dropout(dict(type='DropPath', drop_prob=drop_path_rate))
-        self.norm2 = nn.LayerNorm(embed_dims, eps=norm_eps)
-        self.mlp = GridMlp(embed_dims, int(embed_dims * mlp_ratio), drop_rate=drop_rate)
+        super().__init__(embed_dims,
+                         GridAttention(embed_dims,
+                                       num_heads,
+                                       sr_ratio=sr_ratio,
+                                       qkv_bias=qkv_bias,
+                                       attn_drop_rate=attn_drop_rate,
+                                       proj_drop_rate=drop_rate),
+                         GridMlp(embed_dims, int(embed_dims * mlp_ratio), drop_rate=drop_rate),
+                         drop_path_rate=drop_path_rate,
+                         norm_eps=norm_eps,
+                         init_cfg=init_cfg)
 
     def forward(self, x: torch.Tensor, hw_shape: Tuple[int, int]) -> torch.Tensor:
         """Args: x (Tensor): (B, H * W, C); hw_shape: (H, W). Returns: (B, H * W, C)."""

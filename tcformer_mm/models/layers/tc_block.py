@@ -4,12 +4,12 @@ from typing import Optional, Tuple
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from mmcv.cnn.bricks.drop import build_dropout
 from mmengine.model import BaseModule
 
 from tcformer_mm.ops import TokenMapPairs, TokenSet, token2map, token_map_pairs
 from .attention import MultiHeadAttention
 from .clustering_reduction import ClusteringReduction
+from .pre_norm_block import PreNormBlock
 from .token_conv import TokenConv
 
 KV_REDUCTIONS = ('sr', 'pool', 'cr', None)
@@ -185,7 +185,7 @@ class TCMlp(BaseModule):
         return self.drop(self.fc2(self.drop(x)))
 
 
-class TCBlock(BaseModule):
+class TCBlock(PreNormBlock):
     """Pre-norm transformer block on dynamic tokens (TPAMI Fig. 3a).
 
     Same keys as the grid block except the MLP's depth-wise conv, a :class:`TokenConv`
@@ -222,19 +222,19 @@ class TCBlock(BaseModule):
                  drop_path_rate: float = 0.,
                  norm_eps: float = 1e-6,
                  init_cfg: Optional[dict] = None):
-        super().__init__(init_cfg=init_cfg)
-        self.norm1 = nn.LayerNorm(embed_dims, eps=norm_eps)
-        self.attn = TCAttention(embed_dims,
-                                num_heads,
-                                sr_ratio=sr_ratio,
-                                kv_reduction=kv_reduction,
-                                cr_projection=cr_projection,
-                                qkv_bias=qkv_bias,
-                                attn_drop_rate=attn_drop_rate,
-                                proj_drop_rate=drop_rate)
-        self.drop_path = build_dropout(dict(type='DropPath', drop_prob=drop_path_rate))
-        self.norm2 = nn.LayerNorm(embed_dims, eps=norm_eps)
-        self.mlp = TCMlp(embed_dims, int(embed_dims * mlp_ratio), drop_rate=drop_rate)
+        super().__init__(embed_dims,
+                         TCAttention(embed_dims,
+                                     num_heads,
+                                     sr_ratio=sr_ratio,
+                                     kv_reduction=kv_reduction,
+                                     cr_projection=cr_projection,
+                                     qkv_bias=qkv_bias,
+                                     attn_drop_rate=attn_drop_rate,
+                                     proj_drop_rate=drop_rate),
+                         TCMlp(embed_dims, int(embed_dims * mlp_ratio), drop_rate=drop_rate),
+                         drop_path_rate=drop_path_rate,
+                         norm_eps=norm_eps,
+                         init_cfg=init_cfg)
 
     def forward(self,
                 query: TokenSet,
