@@ -92,9 +92,9 @@ def _score(search: TokenSearch, k: int) -> Tuple[Tensor, Tensor]:
     density = torch.exp(-_mean_over_real(knn_d2, search.padded))  # eq. 1
     density = density.masked_fill_(~search.valid, -1.0)
     denser_d2 = search.nearest_denser(density_rank(density))
-    # The densest token has no denser one: it takes the largest distance of its set.
+    # eq. 2; the densest token has no denser one: it takes the largest distance of its set.
     delta = torch.where(torch.isinf(denser_d2), search.max_d2.unsqueeze(1), denser_d2).sqrt()
-    score = (density * delta).masked_fill_(~search.valid, float('-inf'))  # eq. 2
+    score = (density * delta).masked_fill_(~search.valid, float('-inf'))
     return score, density
 
 
