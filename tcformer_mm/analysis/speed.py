@@ -165,20 +165,34 @@ def make_step(model: torch.nn.Module,
     return step
 
 
-def time_interleaved(steps: Sequence[Callable[[], None]], warmup: int, repeats: int,
-                     device: torch.device) -> List[List[float]]:
+def time_interleaved(steps: Sequence[Callable[[], None]],
+                     warmup: int,
+                     repeats: int,
+                     device: torch.device,
+                     deadline: Optional[float] = None) -> List[List[float]]:
     """Seconds of every timed call of each step, the steps called alternately (one call of each
     per round, ``warmup`` untimed rounds first), so that drifts of the machine (clocks, other
-    load) hit all of them alike. The device is synchronised around every call."""
+    load) hit all of them alike. The device is synchronised around every call.
+
+    With a ``deadline`` (a ``time.perf_counter()`` value), no round starts after it but one
+    timed round (after one warm-up round, if any), so a slow machine still gets a figure in the
+    time it has: the lists may then hold fewer than ``repeats`` times.
+    """
     times = [[] for _ in steps]
-    for round_idx in range(warmup + repeats):
+    rounds = 0
+    while rounds < warmup + repeats:
+        late = deadline is not None and time.perf_counter() > deadline
+        if late and times[0]:
+            break
+        timed = rounds >= warmup or (late and rounds > 0)
         for i, step in enumerate(steps):
             synchronize(device)
             start = time.perf_counter()
             step()
             synchronize(device)
-            if round_idx >= warmup:
+            if timed:
                 times[i].append(time.perf_counter() - start)
+        rounds = max(rounds + 1, warmup) if timed else rounds + 1
     return times
 
 

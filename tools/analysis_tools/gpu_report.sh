@@ -5,6 +5,9 @@
 #   bash tools/analysis_tools/gpu_report.sh [OUT] [gpu_report.py options]
 #   bash tools/analysis_tools/gpu_report.sh --fetch-wheels [DIR]
 #
+# OUT (--out) is the report file or a folder to write gpu_report.txt in: on a lent machine that
+# returns only a folder's files, that folder, e.g. "$OUT" --budget 480 for a 600 s command.
+#
 # The report needs mmengine and mmcv (its Python part; mmcv-lite is enough) besides torch and
 # timm. Where they do not import, the wheels in $TCFORMER_WHEELS (default .whl) are installed
 # into a temporary folder first. --fetch-wheels downloads those wheels (for Python 3.12) into
