@@ -54,17 +54,25 @@ def median_ms(fn: Callable[[], object], warmup: int, repeats: int, device: torch
     return statistics.median(times) * 1000
 
 
+class _Recording:
+    """A CTM's clustering method that records its calls (and otherwise is the method)."""
+
+    def __init__(self, method, calls: list):
+        self.method, self.calls = method, calls
+
+    def __call__(self, tokens, num_parts):
+        self.calls.append((self.method, tokens, num_parts))
+        return self.method(tokens, num_parts)
+
+    def __getattr__(self, name):
+        return getattr(self.method, name)
+
+
 def record(model, inputs: torch.Tensor) -> Tuple[list, list]:
     """Token sets of every stage and the inputs of every CTM's clustering."""
     calls = []
     for stage in model.stages[1:]:
-        ctm = stage.downsample
-
-        def recording(tokens, num_parts, ratio, _method=ctm.clustering):
-            calls.append((_method, tokens, num_parts, ratio))
-            return _method(tokens, num_parts, ratio=ratio)
-
-        ctm.clustering = recording
+        stage.downsample.clustering = _Recording(stage.downsample.clustering, calls)
     with torch.no_grad():
         stages = model(inputs)
     return list(stages), calls
@@ -90,10 +98,10 @@ def main(argv=None):
     rows: List[Tuple[str, str, float]] = []
     timed = dict(warmup=args.warmup, repeats=args.repeats, device=device)
     with torch.no_grad():
-        for i, (method, tokens, num_parts, ratio) in enumerate(calls, start=1):
-            rows.append((f'ctm{i} clustering', f'N={tokens.num_tokens}, C={tokens.x.shape[-1]}, '
-                         f'parts={num_parts}',
-                         median_ms(lambda: method(tokens, num_parts, ratio=ratio), **timed)))
+        for i, (method, tokens, num_parts) in enumerate(calls, start=1):
+            ms = median_ms(lambda: method(tokens, num_parts), **timed)
+            rows.append((f'ctm{i} clustering',
+                         f'N={tokens.num_tokens}, C={tokens.x.shape[-1]}, parts={num_parts}', ms))
         for i, tokens in enumerate(stages[1:], start=2):
             pairs = token_map_pairs(tokens)
             hidden = int(tokens.x.shape[-1] * model.arch_settings['mlp_ratios'][i - 1])

@@ -49,10 +49,12 @@ def main():
     x = torch.nn.functional.layer_norm(
         torch.randn(args.batch, H * W, args.channels, device=args.device), (args.channels, ))
     tokens = TokenSet.from_grid(x, (H, W))
-    method = build_clustering(dict(type='dpc_knn', max_block_bytes=args.block_mb * 2**20))
+    method = build_clustering(
+        dict(type='dpc_knn', ratio=args.ratio, max_block_bytes=args.block_mb * 2**20))
     rss_before = peak_rss_kib() / 1024
     start = time.perf_counter()
-    idx_cluster, num_clusters = method(tokens, args.num_parts, args.ratio)
+    clusters = method(tokens, args.num_parts)
+    idx_cluster, num_clusters = clusters.idx, clusters.num_clusters
     if args.device.startswith('cuda'):
         torch.cuda.synchronize()
     elapsed = time.perf_counter() - start
