@@ -2,23 +2,14 @@
 
 Every op works through the initial grid: a cell of the stage-1 grid belongs to one token
 (``idx_token``) and lies in one pixel of any coarser map (:func:`grid_to_map_index`), so a
-transform is a weighted sum over cells: rows gathered by one index and summed into the targets
-of another (:class:`PairSums`). There are two formulations (:mod:`.sync_free` chooses):
-
-- Data-dependent (CPU): ``token2map``, ``map2token`` and ``token2token`` first coalesce the
-  cells into the distinct (pixel, token) or (target, source) pairs present (for the maps:
-  :func:`token_map_pairs`, which callers compute once and share). In later stages a pixel covers
-  many cells but few distinct tokens, so the features move once per pair, and the pairs of every
-  target are summed with one ``embedding_bag``: a fused gather and weighted sum, about four
-  times faster on CPU than a gather, a product and an ``index_add`` of rows.
-- Static (accelerators, graph capture, ``TCFORMER_SYNC_FREE=1``): every cell is a pair, so
-  every size is B x N0, known from the input's shape, and the sums are a gather, a product and
-  an ``index_add`` (deterministic on CUDA under ``torch.use_deterministic_algorithms``; the
-  ONNX exporter maps it to ``ScatterElements``).
-
-The two differ only in the order of the floating-point additions. The released code built
-``torch.sparse`` matrices for the same sums; those are slow on CPU and cannot be exported to
-ONNX. The merge uses gathers, ``scatter_reduce`` and ``index_add`` in both formulations.
+transform is a weighted sum over cells. The cells are first coalesced into the distinct (pixel,
+token) or (target, source) pairs present (for the maps: :func:`token_map_pairs`, which callers
+compute once per token distribution and share): in later stages a pixel covers many cells but
+few distinct tokens, so the features move once per pair, summed with one ``embedding_bag`` per
+transform (:mod:`.pair_sums`). Every size follows from the input's shape: nothing is read back
+to the host, on any device, and the same ops run eagerly, compiled and captured in a graph.
+The released code built ``torch.sparse`` matrices for the same sums; those are slow on CPU and
+cannot be exported to ONNX. The merge uses gathers, ``scatter_reduce`` and ``index_add``.
 
 Accumulation is in fp32 (fp64 stays fp64), also under autocast, and the result is cast back to
 the input dtype. As in the released code, the aggregation weights (``agg_weight``) are treated as
@@ -31,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .sync_free import sync_free
+from .pair_sums import PairSums, coalesce, normalise
 from .token_set import Clusters, TokenSet, grid_to_map_index
 
 #: Added to every normaliser, as in the released code: the transforms' sums over cells and the
@@ -47,88 +38,6 @@ def _compute_dtype(dtype: torch.dtype) -> torch.dtype:
 def _batch_offsets(B: int, stride: int, device: torch.device) -> Tensor:
     """(B, 1) long tensor b * stride: offsets that make per-image indices unique in a batch."""
     return torch.arange(B, device=device).unsqueeze(1) * stride
-
-
-def _coalesce(key: Tensor,
-              agg_weight: Optional[Tensor] = None) -> Tuple[Tensor, Tensor, Optional[Tensor]]:
-    """Distinct keys of the initial grid cells (ascending), and per key its number of cells
-    and, if ``agg_weight`` is given, the sum of their ``agg_weight`` (in the compute dtype, as a
-    constant)."""
-    pairs, inverse, cells = torch.unique(key, sorted=True, return_inverse=True, return_counts=True)
-    if agg_weight is None:
-        return pairs, cells, None
-    dtype = _compute_dtype(agg_weight.dtype)
-    weight = torch.zeros_like(pairs,
-                              dtype=dtype).index_add_(0, inverse,
-                                                      agg_weight.detach().reshape(-1).to(dtype))
-    return pairs, cells, weight
-
-
-def _normalise(weight: Tensor, target: Tensor, num: int) -> Tensor:
-    """``weight`` divided by the sum over its target (``num`` targets) + :data:`EPS`."""
-    total = torch.zeros(num, device=weight.device, dtype=weight.dtype).index_add_(0, target, weight)
-    return weight / (total + EPS)[target]
-
-
-def _inverse_count(target: Tensor, num: int, dtype: torch.dtype) -> Tensor:
-    """1 / (number of entries of ``target`` equal to t, + :data:`EPS`) for every t < ``num``."""
-    ones = torch.ones_like(target, dtype=dtype)
-    return 1 / (torch.zeros(num, device=target.device, dtype=dtype).index_add_(0, target, ones) +
-                EPS)
-
-
-class PairSums(NamedTuple):
-    """Weighted sums of rows into targets: ``out[t] = scale[t] * sum of weight[p] *
-    rows[source[p]]`` over the pairs p of target t.
-
-    Attributes:
-        source (Tensor): Long (P,), row of every pair.
-        target (Tensor): Long (P,), target of every pair; ascending when ``start`` is given.
-        weight (Tensor, optional): (P,), weight of every pair; None for ones.
-        num_targets (int): T.
-        start (Tensor, optional): Long (T,), first pair of every target, the pairs grouped by
-            target (:meth:`by_target`): the sums are one ``embedding_bag``. None for pairs in
-            any order (the static formulation): the sums are an ``index_add``.
-        scale (Tensor, optional): (T,), factor of every target's sum; None for ones. A weight
-            that depends on the target only is cheaper here than on every pair.
-    """
-    source: Tensor
-    target: Tensor
-    weight: Optional[Tensor]
-    num_targets: int
-    start: Optional[Tensor] = None
-    scale: Optional[Tensor] = None
-
-    @classmethod
-    def by_target(cls,
-                  source: Tensor,
-                  target: Tensor,
-                  weight: Tensor,
-                  num_targets: int,
-                  target_sorted: bool = False) -> 'PairSums':
-        """Group the pairs by target (stably) unless ``target_sorted``."""
-        if not target_sorted:
-            order = torch.sort(target, stable=True).indices
-            source, target, weight = source[order], target[order], weight[order]
-        count = torch.bincount(target, minlength=num_targets)
-        return cls(source, target, weight, num_targets, count.cumsum(0) - count)
-
-    def __call__(self, rows: Tensor) -> Tensor:
-        """Sum ``rows`` (R, C), in the compute dtype, into (T, C); 0 for a target without
-        pairs."""
-        weight = None if self.weight is None else self.weight.to(rows.dtype)
-        if self.start is None:
-            picked = rows.index_select(0, self.source)
-            if weight is not None:
-                picked = picked * weight.unsqueeze(1)
-            out = _sum_by_target(picked, self.target, self.num_targets)
-        else:
-            out = F.embedding_bag(self.source,
-                                  rows.contiguous(),
-                                  self.start,
-                                  mode='sum',
-                                  per_sample_weights=weight)
-        return out if self.scale is None else out * self.scale.to(rows.dtype).unsqueeze(1)
 
 
 class TokenMapPairs(NamedTuple):
@@ -148,16 +57,14 @@ class TokenMapPairs(NamedTuple):
             aggregation weights are not used).
         map_size (tuple[int, int]): (H, W).
         num_tokens (int): N.
+        num_pairs (Tensor): P, the number of distinct pairs of all images (0-dim; reading it
+            is a host sync).
     """
     to_map: PairSums
     to_tokens: PairSums
     map_size: Tuple[int, int]
     num_tokens: int
-
-    @property
-    def num_pairs(self) -> int:
-        """P, the number of distinct (pixel, token) pairs (of all images)."""
-        return self.to_map.source.shape[0]
+    num_pairs: Tensor
 
 
 def token_map_pairs(tokens: TokenSet, map_size: Optional[Tuple[int, int]] = None) -> TokenMapPairs:
@@ -174,38 +81,16 @@ def token_map_pairs(tokens: TokenSet, map_size: Optional[Tuple[int, int]] = None
     H, W = tokens.map_size if map_size is None else tuple(map_size)
     B, N = tokens.x.shape[:2]
     device = tokens.idx_token.device
-    num_pixels = H * W
+    num_pixels = B * H * W
     pixel = (grid_to_map_index(tokens.init_grid_size,
-                               (H, W), device).unsqueeze(0) + _batch_offsets(B, num_pixels, device))
-    if sync_free(device):
-        # Every cell is a pair, weighing 1 / (cells of its target + EPS): a factor of the
-        # target's sum.
-        cell_pixel = pixel.reshape(-1)
-        cell_token = (tokens.idx_token + _batch_offsets(B, N, device)).reshape(-1)
-        dtype = _compute_dtype(tokens.agg_weight.dtype)
-        to_map = PairSums(cell_token,
-                          cell_pixel,
-                          None,
-                          B * num_pixels,
-                          scale=_inverse_count(cell_pixel, B * num_pixels, dtype))
-        to_tokens = PairSums(cell_pixel,
-                             cell_token,
-                             None,
-                             B * N,
-                             scale=_inverse_count(cell_token, B * N, dtype))
-        return TokenMapPairs(to_map, to_tokens, (H, W), N)
-    pairs, cells, _ = _coalesce((pixel * N + tokens.idx_token).reshape(-1))
-    pair_pixel = pairs // N
-    pair_token = pair_pixel // num_pixels * N + pairs % N
-    cells = cells.to(_compute_dtype(tokens.agg_weight.dtype))
-    to_map = PairSums.by_target(pair_token,
-                                pair_pixel,
-                                _normalise(cells, pair_pixel, B * num_pixels),
-                                B * num_pixels,
-                                target_sorted=True)
-    to_tokens = PairSums.by_target(pair_pixel, pair_token, _normalise(cells, pair_token, B * N),
-                                   B * N)
-    return TokenMapPairs(to_map, to_tokens, (H, W), N)
+                               (H, W), device).unsqueeze(0) + _batch_offsets(B, H * W, device))
+    token = tokens.idx_token + _batch_offsets(B, N, device)
+    pairs = coalesce(pixel.reshape(-1), token.reshape(-1), num_pixels, B * N)
+    cells = pairs.by_target.weight.to(_compute_dtype(tokens.agg_weight.dtype))
+    # A pair's share of its pixel's cells, and of its token's cells.
+    to_map = pairs.sums(normalise(cells, pairs.by_target.bag, num_pixels, EPS))
+    to_tokens = pairs.transposed_sums(normalise(cells, pairs.by_target.index, B * N, EPS))
+    return TokenMapPairs(to_map, to_tokens, (H, W), N, pairs.num_pairs)
 
 
 def _get_pairs(tokens: TokenSet, map_size: Tuple[int, int],
@@ -214,13 +99,6 @@ def _get_pairs(tokens: TokenSet, map_size: Tuple[int, int],
             or pairs.num_tokens != tokens.num_tokens):
         pairs = token_map_pairs(tokens, map_size)
     return pairs
-
-
-def _sum_by_target(source: Tensor, index: Tensor, num: int) -> Tensor:
-    """Row sums by target: row i of the result is the sum of the rows r with ``index[r] == i``
-    (0 where none), added in row order (the sequential sum over the rows sorted stably by
-    target, as a segment sum over them gives)."""
-    return source.new_zeros((num, ) + source.shape[1:]).index_add_(0, index, source)
 
 
 def token2map(tokens: TokenSet,
@@ -307,21 +185,17 @@ def token2token(source: TokenSet, target: TokenSet) -> Tensor:
     device = x.device
     idx_s = source.idx_token + _batch_offsets(B, S, device)
     idx_t = target.idx_token + _batch_offsets(B, T, device)
-    if sync_free(device):
-        # Every cell is a pair.
-        cell_t = idx_t.reshape(-1)
-        weight = target.agg_weight.detach().reshape(-1).to(_compute_dtype(target.agg_weight.dtype))
-        sums = PairSums(idx_s.reshape(-1), cell_t, _normalise(weight, cell_t, B * T), B * T)
-    else:
-        pairs, _, weight = _coalesce((idx_t * (B * S) + idx_s).reshape(-1), target.agg_weight)
-        pair_t, pair_s = pairs // (B * S), pairs % (B * S)
-        sums = PairSums.by_target(pair_s,
-                                  pair_t,
-                                  _normalise(weight, pair_t, B * T),
-                                  B * T,
-                                  target_sorted=True)
+    weight = target.agg_weight.detach().reshape(-1).to(_compute_dtype(target.agg_weight.dtype))
+    pairs = coalesce(idx_t.reshape(-1), idx_s.reshape(-1), B * T, B * S, weight)
+    sums = pairs.sums(normalise(pairs.weight, pairs.by_target.bag, B * T, EPS))
     out = sums(x.reshape(B * S, C).to(_compute_dtype(x.dtype)))
     return out.reshape(B, T, C).to(x.dtype)
+
+
+def _sum_by_target(source: Tensor, index: Tensor, num: int) -> Tensor:
+    """Row sums by target: row i of the result is the sum of the rows r with ``index[r] == i``
+    (0 where none)."""
+    return source.new_zeros((num, ) + source.shape[1:]).index_add_(0, index, source)
 
 
 def _exp_score_weights(log_weight: Tensor, idx: Tensor, num_clusters: int) -> Tuple[Tensor, Tensor]:

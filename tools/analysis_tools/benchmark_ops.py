@@ -108,7 +108,7 @@ def main(argv=None):
             wide = tokens.replace(x=torch.randn(1, tokens.num_tokens, hidden, device=device))
             feature_map = token2map(wide, pairs=pairs)
             shape = f'N={tokens.num_tokens}, map={tokens.map_size}, C={hidden}'
-            rows.append((f'stage {i} token_map_pairs', f'P={pairs.num_pairs}',
+            rows.append((f'stage {i} token_map_pairs', f"P={int(pairs.num_pairs)}",
                          median_ms(lambda: token_map_pairs(tokens), **timed)))
             rows.append((f'stage {i} token2map', shape,
                          median_ms(lambda: token2map(wide, pairs=pairs), **timed)))
