@@ -138,9 +138,12 @@ class Pairs(NamedTuple):
 
 
 def _offsets(bag: Tensor, num_bags: int) -> Tensor:
-    """First entry of every bag of ascending ``bag`` ids, and the number of entries below
-    ``num_bags`` last: (num_bags + 1,)."""
-    return torch.searchsorted(bag, torch.arange(num_bags + 1, device=bag.device))
+    """First entry of every bag of ascending ``bag`` ids (``num_bags`` for padding), and the
+    number of entries in bags last: (num_bags + 1,). Counted, not searched: ONNX has no
+    ``searchsorted``."""
+    count = torch.zeros(num_bags + 1, dtype=torch.long,
+                        device=bag.device).index_add_(0, bag, torch.ones_like(bag))
+    return F.pad(count[:-1].cumsum(0), (1, 0))
 
 
 def coalesce(target: Tensor,
@@ -163,7 +166,7 @@ def coalesce(target: Tensor,
     key, order = torch.sort(target * num_sources + source)
     opens = torch.ones_like(key, dtype=torch.bool)
     opens[1:] = key[1:] != key[:-1]
-    slot = opens.cumsum(0) - 1  # the pair of every (sorted) cell
+    slot = opens.long().cumsum(0) - 1  # the pair of every (sorted) cell
     # Padding: key T * S, i.e. target T, source 0.
     pair_key = torch.full_like(key, num_targets * num_sources).scatter_(0, slot, key)
     cells = torch.zeros_like(key).index_add_(0, slot, torch.ones_like(key))
