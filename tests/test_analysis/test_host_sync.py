@@ -29,15 +29,16 @@ def test_counts_each_kind_of_sync():
 
 
 def test_call_sites_are_inside_the_package():
-    from tcformer_mm.ops import TokenSet, token_map_pairs
-    tokens = TokenSet.from_grid(torch.rand(1, 16, 4), (4, 4))
-    merged = tokens.replace(x=torch.rand(1, 4, 4),
-                            map_size=(2, 2),
-                            idx_token=torch.arange(16).reshape(1, 16) % 4)
+    from tcformer_mm.ops import TokenSet, build_clustering, token_map_pairs
+    tokens = TokenSet.from_grid(torch.rand(1, 64, 8), (8, 8))
     with HostSyncCounter() as syncs:
-        token_map_pairs(merged)
+        build_clustering('dpc_knn')(tokens, 1)  # the CPU's data-dependent search
     assert syncs.total > 0
-    assert all(site.startswith('ops/') for _, site in syncs.counts)
+    assert all(site.startswith('ops/clustering/') for _, site in syncs.counts)
+    # The transforms coalesce their pairs with static sizes, on every device.
+    with HostSyncCounter() as syncs:
+        token_map_pairs(tokens, (4, 4))
+    assert syncs.total == 0
 
 
 def test_tool_prints_the_counts():
@@ -46,4 +47,4 @@ def test_tool_prints_the_counts():
     per_op_lines = out.split('host-sync ops\n', 1)[1].split('by call site:')[0].splitlines()
     per_op = [int(line.split()[0]) for line in per_op_lines]
     assert total > 0 and sum(per_op) == total
-    assert 'ops/transforms.py:' in out and 'ops/clustering/search.py:' in out
+    assert 'ops/clustering/search.py:' in out and 'ops/transforms.py:' not in out

@@ -71,14 +71,17 @@ class TCFormerStage(BaseModule):
         """
         if self.on_grid:
             return self._grid_forward(x), None
-        query, key_value = self.downsample(x, pairs=pairs)
+        # The pre-merge tokens on the merged map: the CTM's strided conv reads its output back
+        # through these pairs, and the first block renders its keys/values through them.
+        kv_pairs = token_map_pairs(x, self.downsample.merged_map_size(x.map_size))
+        query, key_value = self.downsample(x, pairs=pairs, down_pairs=kv_pairs)
         # The token distribution is fixed within a stage: the (pixel, token) pairs of the
         # stage's tokens on their map serve every block, the output map and the next CTM.
         pairs = token_map_pairs(query)
         for block in self.blocks:
             # Only the first block attends to the pre-merge tokens (Fig. 4).
-            query = self._run_block(block, query, key_value, pairs=pairs)
-            key_value = None
+            query = self._run_block(block, query, key_value, pairs=pairs, kv_pairs=kv_pairs)
+            key_value = kv_pairs = None
         return query.replace(x=self.norm(query.x)), pairs
 
     def _grid_forward(self, x: Union[torch.Tensor, TokenSet]) -> TokenSet:

@@ -57,10 +57,17 @@ class CTM(BaseModule):
         # never changes the state dict.
         self.clustering = build_clustering(clustering)
 
+    @staticmethod
+    def merged_map_size(map_size: Tuple[int, int]) -> Tuple[int, int]:
+        """(H', W') of the merged tokens' map: the stride-2 conv's output size."""
+        h, w = map_size
+        return (h - 1) // 2 + 1, (w - 1) // 2 + 1
+
     def forward(self,
                 tokens: TokenSet,
                 *,
-                pairs: Optional[TokenMapPairs] = None) -> Tuple[TokenSet, TokenSet]:
+                pairs: Optional[TokenMapPairs] = None,
+                down_pairs: Optional[TokenMapPairs] = None) -> Tuple[TokenSet, TokenSet]:
         """Merge the tokens.
 
         Args:
@@ -68,6 +75,10 @@ class CTM(BaseModule):
                 the map ``tokens.map_size`` = (H, W).
             pairs (TokenMapPairs, optional): ``token_map_pairs(tokens)``, when the caller has
                 them already (the stage that made ``tokens``).
+            down_pairs (TokenMapPairs, optional): ``token_map_pairs(tokens,
+                self.merged_map_size(tokens.map_size))``, through which the strided conv reads
+                its output back into the tokens, when the caller has them already (the stage
+                shares them with its first block).
 
         Returns:
             tuple[TokenSet, TokenSet]:
@@ -79,10 +90,9 @@ class CTM(BaseModule):
             - source: the input tokens with ``x`` (B, N, C_out) = the down-sampled, normalised
               features and ``score`` (B, N, 1): the keys/values of the next stage's first block.
         """
-        x = self.norm(self.conv(tokens, pairs=pairs))
+        x = self.norm(self.conv(tokens, pairs=pairs, out_pairs=down_pairs))
         score = self.score(x)
         source = tokens.replace(x=x, score=score)
         clusters = self.clustering(source, self.num_parts)
-        h, w = tokens.map_size
-        merged = merge_tokens(source, clusters, ((h - 1) // 2 + 1, (w - 1) // 2 + 1), score=score)
+        merged = merge_tokens(source, clusters, self.merged_map_size(tokens.map_size), score=score)
         return merged, source

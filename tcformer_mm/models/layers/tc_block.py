@@ -242,7 +242,8 @@ class TCBlock(PreNormBlock):
                 *,
                 reduced_key_value: Optional[TokenSet] = None,
                 cr_target: Optional[TokenSet] = None,
-                pairs: Optional[TokenMapPairs] = None) -> TokenSet:
+                pairs: Optional[TokenMapPairs] = None,
+                kv_pairs: Optional[TokenMapPairs] = None) -> TokenSet:
         """Run the block.
 
         Args:
@@ -257,6 +258,8 @@ class TCBlock(PreNormBlock):
             pairs (TokenMapPairs, optional): ``token_map_pairs(query)``, when the caller has
                 them already: the token distribution does not change within a stage, so a
                 stage computes them once for all its blocks. Computed here when None.
+            kv_pairs (TokenMapPairs, optional): ``token_map_pairs(key_value,
+                query.map_size)``, when the caller has them already (the CTM's).
 
         Returns:
             TokenSet: ``query`` with new features ``x`` (B, N, C).
@@ -267,7 +270,6 @@ class TCBlock(PreNormBlock):
         # self-attention, the key/value reduction: computed once per block unless given.
         if pairs is None and not query.is_grid:
             pairs = token_map_pairs(query)
-        kv_pairs = None
         if reduced_key_value is not None:
             kv = None
         elif key_value is None:

@@ -51,16 +51,20 @@ class TokenConv(nn.Conv2d):
             self,  # type: ignore[override]
             tokens: TokenSet,
             *,
-            pairs: Optional[TokenMapPairs] = None) -> torch.Tensor:
+            pairs: Optional[TokenMapPairs] = None,
+            out_pairs: Optional[TokenMapPairs] = None) -> torch.Tensor:
         """Convolve the tokens.
 
         Args:
             tokens (TokenSet): Input tokens, ``x`` of shape (B, N, C_in).
             pairs (TokenMapPairs, optional): (pixel, token) pairs of ``tokens`` on their map,
                 when the caller has them already.
+            out_pairs (TokenMapPairs, optional): (pixel, token) pairs of ``tokens`` on the
+                conv's output map, for a strided conv, when the caller has them already.
 
         Returns:
             Tensor: New features of the same tokens, shape (B, N, C_out).
         """
         x_map = super().forward(token2map(tokens, pairs=pairs))
-        return self._add_skip(map2token(x_map, tokens, pairs=pairs), tokens.x)
+        out_pairs = pairs if out_pairs is None else out_pairs
+        return self._add_skip(map2token(x_map, tokens, pairs=out_pairs), tokens.x)

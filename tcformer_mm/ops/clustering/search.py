@@ -54,6 +54,9 @@ class TokenSearch:
         x (Tensor): The prepared features (centred, scaled by 1 / sqrt(C), padding zeroed),
             fp32 (fp64 stays fp64, so that fp64 models cluster in exact arithmetic).
         valid (Tensor): Bool (B, N).
+        d2 (Tensor): The partial squared distances of all tokens (B, N, N) where pass 1 held
+            them in one block in the static formulation (the whole matrix fits the memory
+            bound), for eq. 2; else None.
     """
 
     def __init__(self,
@@ -74,7 +77,7 @@ class TokenSearch:
         self.valid = valid
         self.max_block_bytes = max_block_bytes
         self.rows = block_rows(B, N, max_block_bytes, x.device)
-        self.nbr_d2 = self.nbr_idx = self.max_d2 = None
+        self.nbr_d2 = self.nbr_idx = self.max_d2 = self.d2 = None
 
     def nearest(self, k: int) -> Tensor:
         """Squared distances to the k nearest tokens of every token, ascending (B, N, k); the
@@ -93,6 +96,8 @@ class TokenSearch:
             r1 = min(N, r0 + self.rows)
             nbr_d2[:, r0:r1], nbr_idx[:, r0:r1], row_max[:, r0:r1] = self._nearest_block(
                 r0, r1, num_nbrs, block, scratch)
+        if not self.static or self.rows < N:
+            self.d2 = None  # only one block holding every row is kept
         # The blocks hold |x_j|^2 - 2 x_i.x_j (distance.py): add |x_i|^2 to what is kept.
         self.nbr_d2 = nbr_d2.add_(sq.unsqueeze(-1)).clamp_(min=0)
         self.nbr_idx = nbr_idx
@@ -103,7 +108,7 @@ class TokenSearch:
     def _nearest_block(self, r0: int, r1: int, num_nbrs: int, block: BlockBuffer,
                        scratch: BlockBuffer):
         """Neighbour lists and row maxima (partial squared distances) of rows [r0, r1)."""
-        d2 = partial_sq_dist_block(self.x[:, r0:r1], self.x, self.sq, block)
+        d2 = self.d2 = partial_sq_dist_block(self.x[:, r0:r1], self.x, self.sq, block)
         diag = torch.arange(r1 - r0, device=d2.device)
         d2[:, diag, diag + r0] = -self.sq[:, r0:r1]  # the token itself: distance 0
         if not self.padded:
@@ -134,7 +139,10 @@ class TokenSearch:
         return min_d2
 
     def _nearest_denser_all(self, rank: Tensor) -> Tensor:
-        """:meth:`nearest_denser`, every block of rows against all tokens (static sizes)."""
+        """:meth:`nearest_denser`, every block of rows against all tokens (static sizes); from
+        pass 1's distances where one block held them all."""
+        if self.d2 is not None:
+            return _denser_min(self.d2, rank, rank).add_(self.sq).clamp_(min=0)
         B, N = rank.shape
         result = self.x.new_empty(B, N)
         block = BlockBuffer(self.x.device, self.x.dtype)
@@ -226,7 +234,12 @@ def _min_denser(a: Tensor, rank_a: Tensor, b: Tensor, sq_b: Tensor, rank_b: Tens
                 block: BlockBuffer) -> Tensor:
     """Eq. 2 on one block: min over the denser tokens b (rank_b < rank_a) of the partial
     squared distance ``|b|^2 - 2 a.b`` (inf where none is denser), shape (B, R)."""
-    d2 = partial_sq_dist_block(a, b, sq_b, block)
+    return _denser_min(partial_sq_dist_block(a, b, sq_b, block), rank_a, rank_b)
+
+
+def _denser_min(d2: Tensor, rank_a: Tensor, rank_b: Tensor) -> Tensor:
+    """Min over the columns of ``d2`` (B, R, M) whose rank is lower than the row's (inf where
+    none is); overwrites ``d2``."""
     not_denser = rank_b.unsqueeze(1) >= rank_a.unsqueeze(-1)  # (B, R, M)
     return d2.masked_fill_(not_denser, float('inf')).amin(dim=-1)
 
