@@ -19,7 +19,6 @@ import math
 from typing import NamedTuple, Optional, Tuple
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 from .pair_sums import PairSums, coalesce, normalise
