@@ -1,13 +1,13 @@
 """Which formulation the token ops take: data-dependent shapes or static shapes.
 
-The token ops have two formulations with the same results. The *data-dependent* one coalesces
-the initial grid cells into the distinct (pixel, token) pairs present, and searches exhaustively
-only the few tokens whose neighbour lists do not settle them; its sizes depend on the data, read
-back to the host. That is the fastest on CPU, where reading a value costs nothing. The *static*
-one (sync-free) works on all B x N0 cells and searches every token; every size follows from the
+The clustering's search has two formulations with the same results. The *data-dependent* one
+searches exhaustively only the few tokens whose neighbour lists do not settle them; how many
+depends on the data, read back to the host. That is the fastest on CPU, where reading a value
+costs nothing. The *static* one (sync-free) searches every token; every size follows from the
 input's shape. On an accelerator reading a value makes the host wait for the device queue to
 drain, and a graph (CUDA graphs, ``torch.compile(fullgraph=True)``, a traced ONNX graph) cannot
-have data-dependent sizes at all, so there the static formulation runs.
+have data-dependent sizes at all, so there the static formulation runs. The transforms between
+tokens and maps have one formulation, with static sizes, on every device (``pair_sums.py``).
 
 The environment variable ``TCFORMER_SYNC_FREE`` overrides the choice by device: ``1`` forces
 the static formulation everywhere (this is how CPU-only tests cover it), ``0`` forces the
