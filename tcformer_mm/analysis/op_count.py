@@ -7,13 +7,12 @@ not counted: views (``view``, ``reshape`` of a contiguous tensor, ``transpose``,
 slicing, ...) and ``detach``.
 """
 import collections
-import os
 from typing import Callable, Dict
 
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from tcformer_mm.ops.sync_free import ENV_VAR
+from tcformer_mm.ops.sync_free import formulation
 
 aten = torch.ops.aten
 
@@ -66,15 +65,6 @@ def count_forward_ops(model: torch.nn.Module,
     Returns:
         AtenOpCounter: The counts.
     """
-    before = os.environ.get(ENV_VAR)
-    if static is not None:
-        os.environ[ENV_VAR] = '1' if static else '0'
-    try:
-        with AtenOpCounter() as ops:
-            forward(model, images) if forward else model(images)
-    finally:
-        if before is None:
-            os.environ.pop(ENV_VAR, None)
-        else:
-            os.environ[ENV_VAR] = before
+    with formulation(static), AtenOpCounter() as ops:
+        forward(model, images) if forward else model(images)
     return ops

@@ -15,6 +15,7 @@ from typing import Callable, List, Optional, Sequence
 
 import torch
 
+from tcformer_mm.ops.sync_free import formulation
 from tcformer_mm.utils import stock
 
 #: The PVTv2 variants of :mod:`tcformer_mm.utils.stock` by model name (``pvtv2-b0`` ...).
@@ -163,6 +164,17 @@ def make_step(model: torch.nn.Module,
         model.zero_grad(set_to_none=True)
 
     return step
+
+
+def in_formulation(step: Callable[[], None], static: Optional[bool]) -> Callable[[], None]:
+    """``step`` run in the static (True) or data-dependent (False) formulation of the token
+    ops (``ops/sync_free.py``); None: the device's."""
+
+    def step_in_formulation():
+        with formulation(static):
+            step()
+
+    return step_in_formulation
 
 
 def time_interleaved(steps: Sequence[Callable[[], None]],

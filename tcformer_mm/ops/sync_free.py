@@ -14,7 +14,9 @@ the static formulation everywhere (this is how CPU-only tests cover it), ``0`` f
 data-dependent one on accelerators too (for comparisons). Compiling and tracing always take the
 static formulation.
 """
+import contextlib
 import os
+from typing import Iterator, Optional
 
 import torch
 
@@ -55,3 +57,20 @@ def reuse_buffers() -> bool:
     """Whether block loops may write into reused memory (``out=``): not inside a graph capture,
     whose ops allocate their outputs."""
     return not _is_graph_capture()
+
+
+@contextlib.contextmanager
+def formulation(static: Optional[bool]) -> Iterator[None]:
+    """Force the static (True) or data-dependent (False) formulation inside the block (None:
+    leave the choice as it is), through :data:`ENV_VAR`, restored on exit. :func:`sync_free`
+    reads the variable at every call, so this holds for whatever runs inside."""
+    before = os.environ.get(ENV_VAR)
+    if static is not None:
+        os.environ[ENV_VAR] = '1' if static else '0'
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(ENV_VAR, None)
+        else:
+            os.environ[ENV_VAR] = before

@@ -51,6 +51,32 @@ def test_benchmark_training_step_with_amp_and_batch():
         assert images_s == pytest.approx(2 / ms * 1000, rel=0.06, abs=0.06)
 
 
+def test_benchmark_formulations_and_compiled_rows():
+    out = run_tool([
+        TOOL, 'v2-tiny', '--reference', 'pvtv2-b0', '--shape', '64', '64', '--warmup', '1',
+        '--repeats', '1', '--formulation', 'both', '--compile', '--compile-backend', 'aot_eager',
+        '--no-memory'
+    ]).stdout
+    rows = _rows(out)
+    assert list(rows) == [
+        'v2-tiny/static', 'v2-tiny/data-dep', 'v2-tiny/compiled', 'pvtv2-b0', 'pvtv2-b0/compiled'
+    ]
+    ms = {label: row[1] for label, row in rows.items()}
+
+    def ratio(text):
+        return float(re.search(re.escape(text) + r': ([\d.]+)x', out)[1])
+
+    for label in ('v2-tiny/static', 'v2-tiny/data-dep', 'v2-tiny/compiled', 'pvtv2-b0/compiled'):
+        assert ratio(f'latency ratio {label} / pvtv2-b0') == pytest.approx(
+            ms[label] / ms['pvtv2-b0'], rel=0.05, abs=0.01)
+    assert ratio('latency ratio v2-tiny/static / v2-tiny/data-dep') == pytest.approx(
+        ms['v2-tiny/static'] / ms['v2-tiny/data-dep'], rel=0.05, abs=0.01)
+    assert ratio('speed-up of compiling v2-tiny') == pytest.approx(
+        ms['v2-tiny/static'] / ms['v2-tiny/compiled'], rel=0.05, abs=0.01)
+    assert ratio('latency ratio v2-tiny/compiled / pvtv2-b0/compiled') == pytest.approx(
+        ms['v2-tiny/compiled'] / ms['pvtv2-b0/compiled'], rel=0.05, abs=0.01)
+
+
 def test_benchmark_rejects_cuda_without_a_gpu():
     result = run_tool([TOOL, 'v2-tiny', '--device', 'cuda'], check=False)
     assert result.returncode == 2 and 'CUDA is not available' in result.stderr

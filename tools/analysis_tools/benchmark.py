@@ -8,6 +8,7 @@ Examples::
     python tools/analysis_tools/benchmark.py path/to/config.py --reference pvtv2-b2
     python tools/analysis_tools/benchmark.py v2-small --device cuda --batch 64 --amp
     python tools/analysis_tools/benchmark.py v2-small --device cuda --batch 32 --amp --mode train
+    python tools/analysis_tools/benchmark.py v2-small --formulation both --compile --no-memory
 
 Models are named as in :mod:`tcformer_mm.analysis.speed`: a TCFormer arch (``v1-light`` ...
 ``v2-base``), ``pvtv2-b0`` ... ``pvtv2-b2`` (mmdet's ``PyramidVisionTransformerV2``; timm's
@@ -20,6 +21,14 @@ backward, train mode) or ``train`` (forward + backward + an AdamW step). ``--amp
 forward under autocast (fp16 on CUDA, bf16 on CPU; ``--amp-dtype`` to choose), as
 ``--amp`` of the launchers does, without a gradient scaler. Throughput is ``--batch`` images
 divided by the median time (the papers' Table I protocol: forward, 224x224, a large batch).
+
+Variants of the model, timed in the same rounds: ``--formulation both`` times it in the static
+and the data-dependent formulation of the token ops (rows ``MODEL/static``, ``MODEL/data-dep``;
+``static`` or ``data-dependent`` forces one, the default is the device's), and ``--compile``
+adds both models compiled as one graph (``torch.compile(fullgraph=True, dynamic=False)``,
+backend ``--compile-backend``, inductor by default; rows ``MODEL/compiled``): the ratios
+printed are every row to the eager reference, static to data-dependent, and compiled to eager
+and to the compiled reference. Compiling with inductor takes minutes on a CPU.
 
 Latency: both models are built in this process and timed alternately (warm-up rounds, then
 timed rounds, one call of each model per round), so drifts of the machine (clock, other
@@ -46,10 +55,12 @@ import argparse
 import ctypes
 import json
 import statistics
+from typing import List, NamedTuple, Optional
 
 import torch
 
 from tcformer_mm.analysis import speed
+from tcformer_mm.ops.sync_free import formulation
 from tcformer_mm.utils.launch import add_repo_root_to_path
 from tcformer_mm.utils.rerun import run_probe
 
@@ -70,6 +81,16 @@ def parse_args(argv=None):
     parser.add_argument('--amp-dtype',
                         choices=('float16', 'bfloat16'),
                         help='autocast dtype (default float16 on CUDA, bfloat16 on CPU)')
+    parser.add_argument('--formulation',
+                        choices=('device', 'static', 'data-dependent', 'both'),
+                        default='device',
+                        help="the token ops' formulation for the model (default: the device's)")
+    parser.add_argument('--compile',
+                        action='store_true',
+                        help='also time both models compiled as one graph')
+    parser.add_argument('--compile-backend',
+                        default='inductor',
+                        help='torch.compile backend of --compile (default inductor)')
     parser.add_argument('--warmup', type=int, default=3, help='untimed rounds')
     parser.add_argument('--repeats', type=int, default=10, help='timed rounds')
     parser.add_argument('--threads', type=int, default=2, help='torch intra-op threads (CPU)')
@@ -137,6 +158,72 @@ def measure_memory(spec: str, step, args) -> float:
     return run_probe(__file__, probe_args, f'memory probe of {spec}')['delta_mib']
 
 
+#: ``--formulation`` -> the formulations of the model's rows (None: the device's).
+FORMULATIONS = {
+    'device': (None, ),
+    'static': (True, ),
+    'data-dependent': (False, ),
+    'both': (True, False)
+}
+
+
+class Row(NamedTuple):
+    """A timed variant: ``label`` (model spec, and the variant after a ``/``), the ``spec`` it
+    builds, its formulation (None: the device's) and whether it is compiled."""
+    label: str
+    spec: str
+    static: Optional[bool] = None
+    compiled: bool = False
+
+
+def plan_rows(args) -> List[Row]:
+    """The model's rows, then the reference's."""
+    statics = FORMULATIONS[args.formulation]
+    rows = [
+        Row(args.model if len(statics) == 1 else
+            f'{args.model}/{"static" if static else "data-dep"}', args.model, static)
+        for static in statics
+    ]
+    rows.append(Row(args.reference, args.reference))
+    if args.compile:
+        rows.insert(len(statics), Row(f'{args.model}/compiled', args.model, True, True))
+        rows.append(Row(f'{args.reference}/compiled', args.reference, True, True))
+    return rows
+
+
+def _build(row: Row, args):
+    try:
+        model, step = _step(row.spec, args)
+    except (ValueError, KeyError, FileNotFoundError) as error:
+        raise SystemExit(f'benchmark.py: cannot build {row.spec!r}: {error}') from None
+    if row.compiled:
+        compiled = torch.compile(model, fullgraph=True, dynamic=False, backend=args.compile_backend)
+        images = torch.randn(args.batch, 3, *args.shape, device=args.device)
+        step = speed.make_step(compiled, images, args.mode, args.amp_dtype)
+    return model, speed.in_formulation(step, row.static)
+
+
+def print_ratios(rows: List[Row], medians: List[float]) -> None:
+    """Every row to the eager reference; static to data-dependent; compiled to eager static
+    and to the compiled reference."""
+    ms = {row.label: median for row, median in zip(rows, medians)}
+    reference = next(row.label for row in rows if row.spec == rows[-1].spec and not row.compiled)
+    for row in rows:
+        if row.label != reference:
+            print(f'latency ratio {row.label} / {reference}: {ms[row.label] / ms[reference]:.2f}x')
+    model = rows[0].spec
+    if f'{model}/data-dep' in ms:
+        print(f'latency ratio {model}/static / {model}/data-dep: '
+              f'{ms[f"{model}/static"] / ms[f"{model}/data-dep"]:.2f}x')
+    eager = next((row.label for row in rows if row.spec == model and row.static is not False
+                  and not row.compiled), None)
+    if f'{model}/compiled' in ms:
+        print(f'speed-up of compiling {model}: {ms[eager] / ms[f"{model}/compiled"]:.2f}x '
+              f'(eager {eager})')
+        print(f'latency ratio {model}/compiled / {reference}/compiled: '
+              f'{ms[f"{model}/compiled"] / ms[f"{reference}/compiled"]:.2f}x')
+
+
 def main(argv=None):
     args = parse_args(argv)
     if args.memory_probe:
@@ -146,36 +233,36 @@ def main(argv=None):
         steady_malloc()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    specs = [args.model, args.reference]
-    models, steps = [], []
-    for spec in specs:
-        try:
-            model, step = _step(spec, args)
-        except (ValueError, KeyError, FileNotFoundError) as error:
-            raise SystemExit(f'benchmark.py: cannot build {spec!r}: {error}') from None
-        models.append(model)
-        steps.append(step)
+    rows = plan_rows(args)
+    models, steps = zip(*(_build(row, args) for row in rows))
     times = speed.time_interleaved(steps, args.warmup, args.repeats, args.device)
     medians = [statistics.median(t) * 1000 for t in times]
-    memory = [None, None] if args.no_memory else [
-        measure_memory(spec, step, args) for spec, step in zip(specs, steps)
-    ]
+    # Memory of the model's first row and of the eager reference.
+    measured = {0: None, len(rows) - 1 - args.compile: None}
+    if not args.no_memory:
+        for i in measured:
+            with formulation(rows[i].static):
+                measured[i] = measure_memory(rows[i].spec, steps[i], args)
 
     dtype = 'fp32' if args.amp_dtype is None else f'autocast {str(args.amp_dtype)[6:]}'
     where = f'{args.threads} threads' if args.device.type == 'cpu' else str(args.device)
     print(f'{args.mode}, input {args.batch}x3x{args.shape[0]}x{args.shape[1]}, {dtype}, '
           f'{where}, {args.warmup} warm-up + {args.repeats} timed rounds (interleaved)' +
           (', steady malloc' if args.steady_malloc else ''))
-    print(f'{"model":<24}{"params (M)":>12}{"median (ms)":>14}{"images/s":>12}'
+    width = max(24, max(len(row.label) for row in rows) + 2)
+    print(f'{"model":<{width}}{"params (M)":>12}{"median (ms)":>14}{"images/s":>12}'
           f'{"peak extra (MiB)":>18}')
-    for spec, model, median, mem in zip(specs, models, medians, memory):
+    for i, (row, model, median) in enumerate(zip(rows, models, medians)):
         params = sum(p.numel() for p in model.parameters()) / 1e6
+        mem = measured.get(i)
         mem_str = '-' if mem is None else f'{mem:.0f}'
-        print(f'{spec:<24}{params:>12.2f}{median:>14.1f}{args.batch / median * 1000:>12.1f}'
-              f'{mem_str:>18}')
-    print(f'latency ratio {specs[0]} / {specs[1]}: {medians[0] / medians[1]:.2f}x')
-    if memory[0] is not None and memory[1] > 0:
-        print(f'memory ratio {specs[0]} / {specs[1]}: {memory[0] / memory[1]:.2f}x')
+        print(f'{row.label:<{width}}{params:>12.2f}{median:>14.1f}'
+              f'{args.batch / median * 1000:>12.1f}{mem_str:>18}')
+    print_ratios(rows, medians)
+    first, reference = measured.values()
+    if first is not None and reference > 0:
+        print(f'memory ratio {rows[0].label} / {rows[-1 - args.compile].label}: '
+              f'{first / reference:.2f}x')
 
 
 if __name__ == '__main__':

@@ -45,7 +45,6 @@ section it cut marked as failed. A section that fails or overruns is reported as
 others still run.
 """
 import argparse
-import contextlib
 import os
 import platform
 import signal
@@ -53,7 +52,7 @@ import statistics
 import sys
 import time
 import traceback
-from typing import Callable, NamedTuple, Optional
+from typing import Callable, NamedTuple
 
 import torch
 
@@ -63,7 +62,7 @@ sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), '..',
 from tcformer_mm.analysis import speed  # noqa: E402
 from tcformer_mm.analysis.host_sync import HostSyncCounter  # noqa: E402
 from tcformer_mm.analysis.op_count import count_forward_ops  # noqa: E402
-from tcformer_mm.ops.sync_free import ENV_VAR, sync_free  # noqa: E402
+from tcformer_mm.ops.sync_free import ENV_VAR, formulation, sync_free  # noqa: E402
 
 MODELS = ('v1', 'v2-small', 'pvtv2-b2')
 #: The report's file name where ``--out`` is a folder.
@@ -222,42 +221,17 @@ def _formulation_name(static: bool) -> str:
     return 'static' if static else 'data-dep.'
 
 
-@contextlib.contextmanager
-def _formulation(static: Optional[bool]):
-    """Force the token ops' formulation (None: the device's); ``sync_free()`` reads the
-    environment at every call, so this holds for whatever runs inside."""
-    before = os.environ.get(ENV_VAR)
-    if static is not None:
-        os.environ[ENV_VAR] = '1' if static else '0'
-    try:
-        yield
-    finally:
-        if before is None:
-            os.environ.pop(ENV_VAR, None)
-        else:
-            os.environ[ENV_VAR] = before
-
-
-def _in_formulation(step: Callable, static: Optional[bool]) -> Callable:
-
-    def step_in_formulation():
-        with _formulation(static):
-            step()
-
-    return step_in_formulation
-
-
 def _build_steps(args, rows, images, mode):
     """One timed step per ``(spec, static)`` row, its parameters (M) and token-ops name."""
     steps, params, token_ops = [], [], []
     for spec, static in rows:
         model = speed.build_model(spec).to(args.device)
         params.append(sum(p.numel() for p in model.parameters()) / 1e6)
-        with _formulation(static):
+        with formulation(static):
             step = speed.make_step(model, images, mode, _amp_dtype(args.device))
             name = _formulation_name(sync_free(args.device))
             token_ops.append('-' if spec in speed.PVTV2 else name)
-        steps.append(_in_formulation(step, static))
+        steps.append(speed.in_formulation(step, static))
     return steps, params, token_ops
 
 
