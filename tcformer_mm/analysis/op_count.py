@@ -4,7 +4,8 @@ one kernel launch, so the count bounds what a forward costs before any arithmeti
 :class:`AtenOpCounter` watches the dispatcher (as ``host_sync.HostSyncCounter`` does), so it
 counts the same ops on any device. Ops that only describe memory anew launch nothing and are
 not counted: views (``view``, ``reshape`` of a contiguous tensor, ``transpose``, ``expand``,
-slicing, ...) and ``detach``.
+slicing, ...), ``detach``, and dtype arithmetic (``torch.promote_types`` reaches the dispatcher but
+touches no tensor).
 """
 import collections
 from typing import Callable, Dict
@@ -16,8 +17,10 @@ from tcformer_mm.ops.sync_free import formulation
 
 aten = torch.ops.aten
 
-#: Counted as free besides the view ops: they alias their input.
-FREE_OPS = frozenset({aten.detach.default, aten.lift_fresh.default, aten.alias.default})
+#: Counted as free besides the view ops: they alias their input, or compute a dtype.
+FREE_OPS = frozenset({
+    aten.detach.default, aten.lift_fresh.default, aten.alias.default, aten.promote_types.default
+})
 
 
 class AtenOpCounter(TorchDispatchMode):

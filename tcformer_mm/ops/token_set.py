@@ -41,8 +41,8 @@ def grid_to_map_index(init_grid_size: Tuple[int, int],
     """
     H0, W0 = init_grid_size
     H, W = map_size
-    rows = torch.arange(H0, device=device) * H // H0
-    cols = torch.arange(W0, device=device) * W // W0
+    rows = torch.arange(0, H0 * H, H, device=device) // H0
+    cols = torch.arange(0, W0 * W, W, device=device) // W0
     return (rows.unsqueeze(1) * W + cols.unsqueeze(0)).reshape(-1)
 
 

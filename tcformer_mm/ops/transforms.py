@@ -36,7 +36,7 @@ def _compute_dtype(dtype: torch.dtype) -> torch.dtype:
 
 def _batch_offsets(B: int, stride: int, device: torch.device) -> Tensor:
     """(B, 1) long tensor b * stride: offsets that make per-image indices unique in a batch."""
-    return torch.arange(B, device=device).unsqueeze(1) * stride
+    return torch.arange(0, B * stride, stride, device=device).unsqueeze(1)
 
 
 class TokenMapPairs(NamedTuple):

@@ -28,7 +28,8 @@ def test_benchmark_ops_rows_describe_the_models_token_sets():
         shape = f'N={tokens.num_tokens}, map={tokens.map_size}, C={hidden}'
         assert rows[f'stage {i} token2map'][0] == shape
         assert rows[f'stage {i} map2token'][0] == shape
-        assert rows[f'stage {i} token_map_pairs'][0] == f'P={int(token_map_pairs(tokens).num_pairs)}'
+        num_pairs = int(token_map_pairs(tokens).num_pairs)
+        assert rows[f'stage {i} token_map_pairs'][0] == f'P={num_pairs}'
         assert f'stage {i} -> {i - 1} token2token' in rows
     assert len(rows) == 15
 

@@ -13,7 +13,9 @@ Sections, in order of importance (PVTv2-B2 measured in the same run as the ancho
 or timm's where mmdet is not installed):
 
 1. Host-synchronising ops of a V2-Small forward and training step on the device, in the
-   formulation the token ops take there (``tcformer_mm/ops/sync_free.py``).
+   formulation the token ops take there (``tcformer_mm/ops/sync_free.py``); on CUDA also the
+   synchronising calls torch's sync debug mode reports (a kernel that reads a value back in
+   its host code is invisible to the dispatcher).
 2. Forward throughput, ``--batch-forward`` (64) images of ``--shape`` (224x224) under AMP
    (fp16 autocast on CUDA, bf16 on CPU), the papers' Table I protocol: V1, V2-Small, PVTv2-B2.
    Where the device takes the static formulation (CUDA), V2-Small is also timed in the
@@ -52,6 +54,7 @@ import statistics
 import sys
 import time
 import traceback
+import warnings
 from typing import Callable, NamedTuple
 
 import torch
@@ -269,13 +272,36 @@ def host_syncs(report, args):
     formulation = 'static' if sync_free(args.device) else 'data-dependent'
     for train in (False, True):
         model.train(train)
-        with torch.set_grad_enabled(train), HostSyncCounter() as syncs:
-            outputs = model(images)
-            if train:
-                speed.outputs_loss(outputs).backward()
+
+        def step():
+            with torch.set_grad_enabled(train):
+                outputs = model(images)
+                if train:
+                    speed.outputs_loss(outputs).backward()
+
+        with HostSyncCounter() as syncs:
+            step()
         what = 'training step (forward + backward)' if train else 'forward'
         report(f'v2-small {what}, 2x3x{args.shape[0]}x{args.shape[1]}, {formulation} '
                f'formulation: {syncs.total} host-sync ops {dict(syncs.by_op()) or ""}')
+        if args.device.type == 'cuda':
+            # What the dispatcher cannot see: a kernel that reads a value back internally.
+            caught = _cuda_sync_warnings(step)
+            report(f'  CUDA sync debug mode: {len(caught)} synchronising calls' +
+                   (f'; first: {caught[0]}' if caught else ''))
+
+
+def _cuda_sync_warnings(run: Callable[[], None]) -> list:
+    """The messages of the synchronising CUDA calls that ``run`` makes (torch's sync debug
+    mode, which sees them inside the kernels' host code too)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        torch.cuda.set_sync_debug_mode('warn')
+        try:
+            run()
+        finally:
+            torch.cuda.set_sync_debug_mode('default')
+    return [str(w.message).splitlines()[0] for w in caught if 'synchroniz' in str(w.message)]
 
 
 def forward_throughput(report, args):
