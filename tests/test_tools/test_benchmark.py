@@ -62,6 +62,10 @@ def test_benchmark_formulations_and_compiled_rows():
         'v2-tiny/static', 'v2-tiny/data-dep', 'v2-tiny/compiled', 'pvtv2-b0', 'pvtv2-b0/compiled'
     ]
     ms = {label: row[1] for label, row in rows.items()}
+    for label in ('v2-tiny/compiled', 'pvtv2-b0/compiled'):
+        difference = float(re.search(re.escape(label) + r': largest difference to eager (\S+) ',
+                                     out)[1])
+        assert difference <= 1e-4
 
     def ratio(text):
         return float(re.search(re.escape(text) + r': ([\d.]+)x', out)[1])

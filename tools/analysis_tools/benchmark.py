@@ -199,8 +199,24 @@ def _build(row: Row, args):
     if row.compiled:
         compiled = torch.compile(model, fullgraph=True, dynamic=False, backend=args.compile_backend)
         images = torch.randn(args.batch, 3, *args.shape, device=args.device)
+        print(f'{row.label}: largest difference to eager {_difference(compiled, model, images):.1e}'
+              ' (one forward, eval mode)')
         step = speed.make_step(compiled, images, args.mode, args.amp_dtype)
     return model, speed.in_formulation(step, row.static)
+
+
+@torch.no_grad()
+def _difference(compiled, model, images) -> float:
+    """Largest absolute difference between the outputs of the compiled and the eager model
+    (static formulation, the one the graph holds)."""
+    training = model.training
+    model.eval()
+    with formulation(True):
+        pairs = zip(compiled(images), model(images))
+        difference = max((getattr(c, 'x', c) - getattr(e, 'x', e)).abs().max().item()
+                         for c, e in pairs)
+    model.train(training)
+    return difference
 
 
 def print_ratios(rows: List[Row], medians: List[float]) -> None:

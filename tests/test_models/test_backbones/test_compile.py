@@ -1,5 +1,5 @@
 """``torch.compile(fullgraph=True)`` of the backbone and the CR-MTA neck (aot_eager on CPU: the
-graph dynamo captures, run by eager kernels), against the eager model."""
+graph dynamo captures, run by eager kernels; one inductor case), against the eager model."""
 import pytest
 import torch
 
@@ -59,6 +59,19 @@ def test_compile_option_of_the_backbone(static):
     # The input checks stay outside the graph: their messages are unchanged.
     with pytest.raises(ValueError, match='expected images of shape'):
         compiled(images[0])
+
+
+def test_inductor_with_cuda_graph_mode_matches_eager(static):
+    """``mode='reduce-overhead'`` (CUDA graphs on a GPU) compiles with inductor's C++ backend;
+    on CPU torch captures no graph, so this checks what it can: one graph, same outputs."""
+    torch._dynamo.reset()
+    torch.manual_seed(0)
+    eager = TCFormer(arch='v2-tiny').eval()
+    compiled = TCFormer(arch='v2-tiny', compile=dict(mode='reduce-overhead')).eval()
+    compiled.load_state_dict(eager.state_dict())
+    images = torch.rand(1, 3, 64, 64)
+    with torch.no_grad():
+        _assert_same(compiled(images), eager(images))
 
 
 @pytest.mark.parametrize('value,error', [('yes', TypeError), (dict(fullgraph=False), ValueError)])
