@@ -16,10 +16,10 @@ a graph capture (CUDA graphs, ``torch.compile(fullgraph=True)``).
 
 The backward of a sum is the transposed sum: the same pairs grouped by source, with the same
 weights. :class:`PairSums` holds both groupings (made once, with the pairs) and its autograd
-function runs the transposed ``embedding_bag``, so neither direction scatters, neither needs a
-sort of the indices per call, and both add in a fixed order. Traced for ONNX, the sums are a
-gather and an ``index_add`` over the padded pairs (``ScatterElements``): the TorchScript
-exporter has no ``embedding_bag`` with a tensor-valued last offset.
+function runs the transposed ``embedding_bag``, so neither direction scatters rows (no
+atomics: both add in a fixed order) and neither sorts indices per call. Traced for ONNX, the
+sums are a gather and an ``index_add`` over the padded pairs (``ScatterElements``): the
+TorchScript exporter has no ``embedding_bag`` with a tensor-valued last offset.
 """
 from typing import NamedTuple, Optional
 
@@ -88,10 +88,6 @@ class PairSums(NamedTuple):
     """
     forward: Bags
     backward: Bags
-
-    @property
-    def num_targets(self) -> int:
-        return self.forward.num_bags
 
     def __call__(self, rows: Tensor) -> Tensor:
         """Sum ``rows`` (S, C) into (T, C), in the dtype of ``rows``."""

@@ -1,5 +1,5 @@
 """Count the ATen ops of one forward (views and detaches not counted), TCFormer in both
-formulations of its token ops next to PVTv2-B2.
+formulations of its clustering's search next to PVTv2-B2.
 
 On a GPU at small batch every op is at least one kernel launch: the count is the floor of a
 forward's cost there (``tcformer_mm.analysis.op_count``). Counted on CPU; the counts are the

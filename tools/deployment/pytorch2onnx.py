@@ -1,10 +1,9 @@
 """Export a TCFormer model (a whole classifier, or the backbone) to ONNX and check it.
 
 The released TCFormer code could not be exported: its token <-> map transforms were
-``torch.sparse`` matrix products. Here they are gathers and ``index_add`` sums, which export
-with PyTorch's TorchScript-based exporter (``torch.onnx.export(..., dynamo=False)``; the
-``torch.export`` path cannot trace the data-dependent sizes of the token ops, e.g. the number
-of distinct (pixel, token) pairs). A few aten ops have no usable ONNX symbolic in that exporter;
+``torch.sparse`` matrix products. Traced, they are gathers and ``index_add`` sums over the
+(pixel, token) pairs padded to the grid cells (``tcformer_mm/ops/pair_sums.py``), which export
+with PyTorch's TorchScript-based exporter (``torch.onnx.export(..., dynamo=False)``). A few aten ops have no usable ONNX symbolic in that exporter;
 :func:`register_symbolics` maps them onto ONNX ops:
 
 - ``index_add`` with repeated indices -> ``ScatterElements(reduction='add')``;

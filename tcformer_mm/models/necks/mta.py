@@ -7,7 +7,7 @@ from mmcv.cnn import ConvModule
 from mmengine.model import BaseModule
 from torch import Tensor
 
-from tcformer_mm.ops import TokenSet, token2map, token2token
+from tcformer_mm.ops import TokenMapPairs, TokenSet, token2map, token2token, token_map_pairs
 from tcformer_mm.registry import register_module
 from ..layers import TCBlock
 from ..layers.tc_block import KV_REDUCTIONS as BLOCK_KV_REDUCTIONS
@@ -273,21 +273,25 @@ class MTA(BaseModule):
             for i, conv in enumerate(self.lateral_convs)
         ]
         top = levels[-1]
+        # A level's token distribution is fixed here: its (pixel, token) pairs serve its merge
+        # block and its output map.
+        pairs = [None if tokens.is_grid else token_map_pairs(tokens) for tokens in levels]
         for i in range(len(levels) - 2, -1, -1):
             upsampled = levels[i].replace(x=levels[i].x + token2token(levels[i + 1], levels[i]))
             cr_target = top if self.kv_reduction == 'cr' else None
-            levels[i] = self.merge_blocks[i](upsampled, cr_target=cr_target)
+            levels[i] = self.merge_blocks[i](upsampled, cr_target=cr_target, pairs=pairs[i])
         if self.output_format == 'tokens':
             return tuple(levels)
-        outs = [token2map(tokens) for tokens in levels]
-        outs.extend(self._extra_levels(inputs, levels, outs))
+        outs = [token2map(tokens, pairs=p) for tokens, p in zip(levels, pairs)]
+        outs.extend(self._extra_levels(inputs, levels, outs, pairs[-1]))
         if self.out_indices is not None:
             outs = [outs[i] for i in self.out_indices]
         return tuple(outs)
 
-    def _extra_levels(self, inputs: Sequence[TokenSet], levels: List[TokenSet],
-                      outs: List[Tensor]) -> List[Tensor]:
-        """Levels beyond the backbone's, as mmdet's FPN adds them."""
+    def _extra_levels(self, inputs: Sequence[TokenSet], levels: List[TokenSet], outs: List[Tensor],
+                      top_pairs: Optional[TokenMapPairs]) -> List[Tensor]:
+        """Levels beyond the backbone's, as mmdet's FPN adds them (``top_pairs``: the pairs of
+        the last level, whose distribution the last backbone level shares)."""
         num_extra = self.num_outs - len(outs)
         if num_extra <= 0:
             return []
@@ -297,9 +301,9 @@ class MTA(BaseModule):
                 extra.append(F.max_pool2d(extra[-1], 1, stride=2))
             return extra
         if self.add_extra_convs == 'on_input':
-            source = token2map(inputs[self.backbone_end_level - 1])
+            source = token2map(inputs[self.backbone_end_level - 1], pairs=top_pairs)
         elif self.add_extra_convs == 'on_lateral':
-            source = token2map(levels[-1])
+            source = token2map(levels[-1], pairs=top_pairs)
         else:
             source = outs[-1]
         extra = [self.extra_convs[0](source)]

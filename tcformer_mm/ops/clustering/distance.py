@@ -10,12 +10,14 @@ Speed (CPU): a block is first computed as the *partial* squared distance
 minima, maxima and the k smallest values of the partial block are those of the full squared
 distances: the callers rank on the partial block and add |a|^2 (and clamp) on the few values
 they keep, which gives bit for bit the values a full ``|b|^2 - 2ab + |a|^2`` block would hold.
-On CPU blocks are kept small enough to stay in the caches (:data:`CACHE_BLOCK_BYTES`) unless
-the caller's memory bound is lower. A loop over blocks writes every block into the same memory
-(:class:`BlockBuffer`): the CPU allocator returns large tensors to the system when they are
-freed, and faulting fresh pages in for every block costs as much as the search over it. On an
-accelerator a block is as large as the memory bound and the free memory allow
-(:func:`block_rows`): fewer, larger kernels.
+On CPU, in the data-dependent formulation, blocks are kept small enough to stay in the caches
+(:data:`CACHE_BLOCK_BYTES`) unless the caller's memory bound is lower. A loop over blocks
+writes every block into the same memory (:class:`BlockBuffer`): the CPU allocator returns large
+tensors to the system when they are freed, and faulting fresh pages in for every block costs
+as much as the search over it. In the static formulation (every accelerator, graph captures) a
+block is as large as the memory bound and the free memory allow (:func:`block_rows`): fewer,
+larger kernels, and on CPU the same blocks, so that counting its ops on CPU counts what a GPU
+launches.
 
 The distances are ranked, so their matrix products run in full fp32 (:func:`full_fp32`) even
 where the user lets fp32 products use TF32, whose 10-bit mantissa would reorder near neighbours.
@@ -26,7 +28,7 @@ from typing import Iterator, Optional, Tuple
 import torch
 from torch import Tensor
 
-from ..sync_free import reuse_buffers
+from ..sync_free import reuse_buffers, sync_free
 
 #: Default size of one block of the distance matrix (fp32 bytes): about 256 MB. The memory
 #: bound; blocks are smaller when that is faster (:data:`CACHE_BLOCK_BYTES`).
@@ -53,10 +55,16 @@ def fast_rows_per_block(batch: int, num_cols: int, max_block_bytes: int) -> int:
     return min(rows, rows_per_block(batch, num_cols, max_block_bytes))
 
 
-def block_rows(batch: int, num_cols: int, max_block_bytes: int, device: torch.device) -> int:
-    """Rows of a block on ``device``: :func:`fast_rows_per_block` on CPU; elsewhere what fits
-    in ``max_block_bytes`` and in a quarter of the free device memory."""
-    if device.type == 'cpu':
+def block_rows(batch: int,
+               num_cols: int,
+               max_block_bytes: int,
+               device: torch.device,
+               static: Optional[bool] = None) -> int:
+    """Rows of a block on ``device``: :func:`fast_rows_per_block` on CPU in the data-dependent
+    formulation; else what fits in ``max_block_bytes`` and, on CUDA, in a quarter of the free
+    device memory. ``static`` None: the device's formulation (:func:`sync_free`)."""
+    static = sync_free(device) if static is None else static
+    if device.type == 'cpu' and not static:
         return fast_rows_per_block(batch, num_cols, max_block_bytes)
     if device.type == 'cuda' and not torch.compiler.is_compiling():
         max_block_bytes = min(max_block_bytes, torch.cuda.mem_get_info(device)[0] // 4)
@@ -174,7 +182,8 @@ def _min_over_rows(v: Tensor, buffer: Optional[BlockBuffer] = None) -> Tensor:
 def smallest_k(d: Tensor,
                k: int,
                with_max: bool = False,
-               buffer: Optional[BlockBuffer] = None) -> Tuple[Tensor, ...]:
+               buffer: Optional[BlockBuffer] = None,
+               chunked: Optional[bool] = None) -> Tuple[Tensor, ...]:
     """The k smallest values of every row of ``d`` (..., N), ascending, and their columns.
 
     The values are those of ``d.topk(k, largest=False)``; among equal values the columns may
@@ -190,6 +199,7 @@ def smallest_k(d: Tensor,
         k (int): Number of values per row (at most N are returned).
         with_max (bool): Also return the maximum of every row.
         buffer (BlockBuffer, optional): Scratch memory (half the size of ``d``).
+        chunked (bool, optional): Allow the chunks (long rows); None: on CPU only.
 
     Returns:
         tuple[Tensor, ...]: values (..., k), columns (..., k) and, with ``with_max``, the row
@@ -199,7 +209,8 @@ def smallest_k(d: Tensor,
     k = min(k, n)
     num_chunks = n // _CHUNK
     # The chunks pay on CPU, where a full topk is slow; a GPU's topk is fast.
-    if num_chunks < 4 * k or d.device.type != 'cpu':
+    chunked = d.device.type == 'cpu' if chunked is None else chunked
+    if num_chunks < 4 * k or not chunked:
         values, cols = d.topk(k, dim=-1, largest=False)
     else:
         lead = d.shape[:-1]
@@ -222,13 +233,15 @@ def smallest_k(d: Tensor,
 @torch.no_grad()
 def nearest_centre(x: Tensor,
                    centres: Tensor,
-                   max_block_bytes: int = DEFAULT_BLOCK_BYTES) -> Tensor:
+                   max_block_bytes: int = DEFAULT_BLOCK_BYTES,
+                   static: Optional[bool] = None) -> Tensor:
     """Index of the nearest centre of every token (ties: the lowest centre index).
 
     Args:
         x (Tensor): Token features, shape (B, N, C).
         centres (Tensor): Centre features, shape (B, M, C).
         max_block_bytes (int): Memory bound of one block of the (N, M) distance matrix.
+        static (bool, optional): Block sizes of the static formulation (:func:`block_rows`).
 
     Returns:
         Tensor: Long, shape (B, N), values in [0, M).
@@ -242,7 +255,7 @@ def nearest_centre(x: Tensor,
     sq_c = (centres * centres).sum(-1)
     # Ties after the rounding of "+ |x|^2" decide the lowest index: the full distances are
     # needed here (not only the partial block).
-    rows = block_rows(B, centres.shape[1], max_block_bytes, x.device)
+    rows = block_rows(B, centres.shape[1], max_block_bytes, x.device, static)
     out = torch.empty(B, N, dtype=torch.long, device=x.device)
     buffer = BlockBuffer(x.device, dtype)
     for r0 in range(0, N, rows):

@@ -76,7 +76,7 @@ class TokenSearch:
         self.sq = (self.x * self.x).sum(-1)
         self.valid = valid
         self.max_block_bytes = max_block_bytes
-        self.rows = block_rows(B, N, max_block_bytes, x.device)
+        self.rows = block_rows(B, N, max_block_bytes, x.device, self.static)
         self.nbr_d2 = self.nbr_idx = self.max_d2 = self.d2 = None
 
     def nearest(self, k: int) -> Tensor:
@@ -112,10 +112,13 @@ class TokenSearch:
         diag = torch.arange(r1 - r0, device=d2.device)
         d2[:, diag, diag + r0] = -self.sq[:, r0:r1]  # the token itself: distance 0
         if not self.padded:
-            return smallest_k(d2, num_nbrs, with_max=True, buffer=scratch)
+            return smallest_k(d2, num_nbrs, with_max=True, buffer=scratch, chunked=not self.static)
         pad_col = ~self.valid.unsqueeze(1)
         row_max = d2.masked_fill_(pad_col, float('-inf')).amax(dim=-1)
-        values, cols = smallest_k(d2.masked_fill_(pad_col, float('inf')), num_nbrs, buffer=scratch)
+        values, cols = smallest_k(d2.masked_fill_(pad_col, float('inf')),
+                                  num_nbrs,
+                                  buffer=scratch,
+                                  chunked=not self.static)
         return values, cols, row_max
 
     def nearest_denser(self, rank: Tensor) -> Tensor:
@@ -192,7 +195,8 @@ class TokenSearch:
         B, M = centres.shape
         cluster_ids = _arange_like(centres)
         if self.static or self.nbr_idx is None:
-            idx = nearest_centre(self.x, _gather_tokens(self.x, centres), self.max_block_bytes)
+            idx = nearest_centre(self.x, _gather_tokens(self.x, centres), self.max_block_bytes,
+                                 self.static)
         else:
             idx = self._nearest_listed_centre(centres, cluster_ids)
         return idx.scatter_(1, centres, cluster_ids)
