@@ -18,9 +18,8 @@ from tcformer_mm.ops.sync_free import formulation
 aten = torch.ops.aten
 
 #: Counted as free besides the view ops: they alias their input, or compute a dtype.
-FREE_OPS = frozenset({
-    aten.detach.default, aten.lift_fresh.default, aten.alias.default, aten.promote_types.default
-})
+FREE_OPS = frozenset(
+    {aten.detach.default, aten.lift_fresh.default, aten.alias.default, aten.promote_types.default})
 
 
 class AtenOpCounter(TorchDispatchMode):

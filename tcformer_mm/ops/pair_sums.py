@@ -171,12 +171,12 @@ def coalesce(target: Tensor,
         pair_weight = weight.new_zeros(key.shape).index_add_(0, slot, weight[order])
     pair_target, pair_source = pair_key // num_sources, pair_key % num_sources
     real = cells > 0
-    source_bag, source_order = torch.sort(torch.where(real, pair_source, num_sources),
-                                          stable=True)
+    source_bag, source_order = torch.sort(torch.where(real, pair_source, num_sources), stable=True)
     source_index = torch.where(real, pair_target, 0)[source_order]
-    return Pairs(Bags(pair_source, pair_target, cells, _offsets(pair_target, num_targets)),
-                 Bags(source_index, source_bag, cells[source_order],
-                      _offsets(source_bag, num_sources)), source_order, pair_weight)
+    return Pairs(
+        Bags(pair_source, pair_target, cells, _offsets(pair_target, num_targets)),
+        Bags(source_index, source_bag, cells[source_order], _offsets(source_bag, num_sources)),
+        source_order, pair_weight)
 
 
 def normalise(weight: Tensor, group: Tensor, num_groups: int, eps: float) -> Tensor:

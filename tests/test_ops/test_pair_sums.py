@@ -12,8 +12,9 @@ SOURCE = torch.tensor([0, 2, 1, 2, 0])
 
 def _dense(target, source, weight, num_targets, num_sources):
     """The (T, S) matrix of the per-cell sums: entry (t, s) sums the weights of its cells."""
-    return torch.zeros(num_targets, num_sources,
-                       dtype=weight.dtype).index_put_((target, source), weight, accumulate=True)
+    return torch.zeros(num_targets, num_sources, dtype=weight.dtype).index_put_((target, source),
+                                                                                weight,
+                                                                                accumulate=True)
 
 
 def test_coalesce_hand_example():
@@ -77,14 +78,16 @@ def test_traced_sums_equal_eager(traced):
     sums = pairs.sums(pairs.weight)
     rows = torch.randn(3, 4)
     if traced:
+
         def run(rows):
             return sums(rows)
 
         out = torch.jit.trace(run, (rows, ))(rows)
     else:
         out = sums(rows)
-    torch.testing.assert_close(out, _dense(TARGET, SOURCE, torch.tensor([1., 2., 3., 4., 5.]), 2,
-                                           3) @ rows)
+    torch.testing.assert_close(
+        out,
+        _dense(TARGET, SOURCE, torch.tensor([1., 2., 3., 4., 5.]), 2, 3) @ rows)
 
 
 def test_no_host_sync_forward_and_backward():

@@ -63,20 +63,24 @@ def test_benchmark_formulations_and_compiled_rows():
     ]
     ms = {label: row[1] for label, row in rows.items()}
     for label in ('v2-tiny/compiled', 'pvtv2-b0/compiled'):
-        difference = float(re.search(re.escape(label) + r': largest difference to eager (\S+) ',
-                                     out)[1])
+        difference = float(
+            re.search(re.escape(label) + r': largest difference to eager (\S+) ', out)[1])
         assert difference <= 1e-4
 
     def ratio(text):
         return float(re.search(re.escape(text) + r': ([\d.]+)x', out)[1])
 
     for label in ('v2-tiny/static', 'v2-tiny/data-dep', 'v2-tiny/compiled', 'pvtv2-b0/compiled'):
-        assert ratio(f'latency ratio {label} / pvtv2-b0') == pytest.approx(
-            ms[label] / ms['pvtv2-b0'], rel=0.05, abs=0.01)
+        assert ratio(f'latency ratio {label} / pvtv2-b0') == pytest.approx(ms[label] /
+                                                                           ms['pvtv2-b0'],
+                                                                           rel=0.05,
+                                                                           abs=0.01)
     assert ratio('latency ratio v2-tiny/static / v2-tiny/data-dep') == pytest.approx(
         ms['v2-tiny/static'] / ms['v2-tiny/data-dep'], rel=0.05, abs=0.01)
-    assert ratio('speed-up of compiling v2-tiny') == pytest.approx(
-        ms['v2-tiny/static'] / ms['v2-tiny/compiled'], rel=0.05, abs=0.01)
+    assert ratio('speed-up of compiling v2-tiny') == pytest.approx(ms['v2-tiny/static'] /
+                                                                   ms['v2-tiny/compiled'],
+                                                                   rel=0.05,
+                                                                   abs=0.01)
     assert ratio('latency ratio v2-tiny/compiled / pvtv2-b0/compiled') == pytest.approx(
         ms['v2-tiny/compiled'] / ms['pvtv2-b0/compiled'], rel=0.05, abs=0.01)
 

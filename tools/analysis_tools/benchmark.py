@@ -180,7 +180,8 @@ def plan_rows(args) -> List[Row]:
     """The model's rows, then the reference's."""
     statics = FORMULATIONS[args.formulation]
     rows = [
-        Row(args.model if len(statics) == 1 else
+        Row(
+            args.model if len(statics) == 1 else
             f'{args.model}/{"static" if static else "data-dep"}', args.model, static)
         for static in statics
     ]
@@ -213,8 +214,8 @@ def _difference(compiled, model, images) -> float:
     model.eval()
     with formulation(True):
         pairs = zip(compiled(images), model(images))
-        difference = max((getattr(c, 'x', c) - getattr(e, 'x', e)).abs().max().item()
-                         for c, e in pairs)
+        difference = max(
+            (getattr(c, 'x', c) - getattr(e, 'x', e)).abs().max().item() for c, e in pairs)
     model.train(training)
     return difference
 
@@ -231,8 +232,10 @@ def print_ratios(rows: List[Row], medians: List[float]) -> None:
     if f'{model}/data-dep' in ms:
         print(f'latency ratio {model}/static / {model}/data-dep: '
               f'{ms[f"{model}/static"] / ms[f"{model}/data-dep"]:.2f}x')
-    eager = next((row.label for row in rows if row.spec == model and row.static is not False
-                  and not row.compiled), None)
+    eager = next(
+        (row.label
+         for row in rows if row.spec == model and row.static is not False and not row.compiled),
+        None)
     if f'{model}/compiled' in ms:
         print(f'speed-up of compiling {model}: {ms[eager] / ms[f"{model}/compiled"]:.2f}x '
               f'(eager {eager})')

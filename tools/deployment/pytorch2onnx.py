@@ -3,8 +3,9 @@
 The released TCFormer code could not be exported: its token <-> map transforms were
 ``torch.sparse`` matrix products. Traced, they are gathers and ``index_add`` sums over the
 (pixel, token) pairs padded to the grid cells (``tcformer_mm/ops/pair_sums.py``), which export
-with PyTorch's TorchScript-based exporter (``torch.onnx.export(..., dynamo=False)``). A few aten ops have no usable ONNX symbolic in that exporter;
-:func:`register_symbolics` maps them onto ONNX ops:
+with PyTorch's TorchScript-based exporter (``torch.onnx.export(..., dynamo=False)``). A few aten
+ops have no usable ONNX symbolic in that exporter; :func:`register_symbolics` maps them onto
+ONNX ops:
 
 - ``index_add`` with repeated indices -> ``ScatterElements(reduction='add')``;
 - ``sort(stable=True)`` -> ``TopK`` over the whole axis (ONNX's TopK breaks ties by the lower
