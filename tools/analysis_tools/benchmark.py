@@ -84,7 +84,7 @@ def parse_args(argv=None):
     parser.add_argument('--formulation',
                         choices=('device', 'static', 'data-dependent', 'both'),
                         default='device',
-                        help="the token ops' formulation for the model (default: the device's)")
+                        help="the formulation of the clustering's search (default: the device's)")
     parser.add_argument('--compile',
                         action='store_true',
                         help='also time both models compiled as one graph')
