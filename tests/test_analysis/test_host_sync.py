@@ -48,3 +48,12 @@ def test_tool_prints_the_counts():
     per_op = [int(line.split()[0]) for line in per_op_lines]
     assert total > 0 and sum(per_op) == total
     assert 'ops/clustering/search.py:' in out and 'ops/transforms.py:' not in out
+
+
+def test_tool_static_training_step_with_a_neck():
+    out = run_tool([
+        'tools/analysis_tools/host_syncs.py', 'v2-tiny+mta-cr', '--shape', '64', '96', '--batch',
+        '1', '--train', '--static'
+    ]).stdout
+    assert ('v2-tiny+mta-cr, 64x96, batch 1, training step (forward + backward), static '
+            'formulation: 0 host-sync ops') in out
