@@ -133,12 +133,11 @@ class Pairs(NamedTuple):
         return PairSums(sums.backward, sums.forward)
 
 
-def _offsets(bag: Tensor, num_bags: int) -> Tensor:
+def _offsets(bag: Tensor, num_bags: int, ones: Tensor) -> Tensor:
     """First entry of every bag of ascending ``bag`` ids (``num_bags`` for padding), and the
-    number of entries in bags last: (num_bags + 1,). Counted, not searched: ONNX has no
-    ``searchsorted``."""
-    count = torch.zeros(num_bags + 1, dtype=torch.long,
-                        device=bag.device).index_add_(0, bag, torch.ones_like(bag))
+    number of entries in bags last: (num_bags + 1,). Counted (``ones``: like ``bag``), not
+    searched: ONNX has no ``searchsorted``."""
+    count = torch.zeros(num_bags + 1, dtype=torch.long, device=bag.device).index_add_(0, bag, ones)
     return F.pad(count[:-1].cumsum(0), (1, 0))
 
 
@@ -160,12 +159,12 @@ def coalesce(target: Tensor,
         Pairs: Padded to L; nothing is read back to the host.
     """
     key, order = torch.sort(target * num_sources + source)
-    opens = torch.ones_like(key, dtype=torch.bool)
-    opens[1:] = key[1:] != key[:-1]
-    slot = opens.long().cumsum(0) - 1  # the pair of every (sorted) cell
+    # The pair of every (sorted) cell: how many runs of equal keys started before it.
+    slot = F.pad(key[1:] != key[:-1], (1, 0)).cumsum(0, dtype=torch.long)
     # Padding: key T * S, i.e. target T, source 0.
     pair_key = torch.full_like(key, num_targets * num_sources).scatter_(0, slot, key)
-    cells = torch.zeros_like(key).index_add_(0, slot, torch.ones_like(key))
+    ones = torch.ones_like(key)
+    cells = torch.zeros_like(key).index_add_(0, slot, ones)
     pair_weight = None
     if weight is not None:
         pair_weight = weight.new_zeros(key.shape).index_add_(0, slot, weight[order])
@@ -174,9 +173,9 @@ def coalesce(target: Tensor,
     source_bag, source_order = torch.sort(torch.where(real, pair_source, num_sources), stable=True)
     source_index = torch.where(real, pair_target, 0)[source_order]
     return Pairs(
-        Bags(pair_source, pair_target, cells, _offsets(pair_target, num_targets)),
-        Bags(source_index, source_bag, cells[source_order], _offsets(source_bag, num_sources)),
-        source_order, pair_weight)
+        Bags(pair_source, pair_target, cells, _offsets(pair_target, num_targets, ones)),
+        Bags(source_index, source_bag, cells[source_order],
+             _offsets(source_bag, num_sources, ones)), source_order, pair_weight)
 
 
 def normalise(weight: Tensor, group: Tensor, num_groups: int, eps: float) -> Tensor:
