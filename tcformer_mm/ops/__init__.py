@@ -7,10 +7,11 @@ fast paths are tested against.
 """
 from .clustering import CLUSTERING_METHODS, build_clustering
 from .token_set import Clusters, TokenSet
-from .transforms import (TokenMapPairs, grid_to_map_index, map2token, merge_tokens, token2map,
-                         token2token, token_map_pairs)
+from .transforms import (TokenMapPairs, grid_to_map_index, halves_own_map, map2token, merge_tokens,
+                         pairs_for, token2map, token2token, token_map_pairs)
 
 __all__ = [
-    'TokenSet', 'Clusters', 'TokenMapPairs', 'token_map_pairs', 'token2map', 'map2token',
-    'token2token', 'merge_tokens', 'grid_to_map_index', 'build_clustering', 'CLUSTERING_METHODS'
+    'TokenSet', 'Clusters', 'TokenMapPairs', 'token_map_pairs', 'pairs_for', 'halves_own_map',
+    'token2map', 'map2token', 'token2token', 'merge_tokens', 'grid_to_map_index',
+    'build_clustering', 'CLUSTERING_METHODS'
 ]

@@ -9,7 +9,8 @@ distinct tokens, so the cells are first coalesced into distinct (target, source)
 Coalescing has static sizes: the keys ``target * S + source`` of the L cells are sorted, the
 first cell of every run of equal keys opens a pair, and the pairs are written to the front of
 arrays of length L; the rest is padding (target T, weight 0). A target's pairs are a contiguous
-range, so the sums are one ``embedding_bag`` whose last offset is the number of pairs, a tensor:
+range (found by ``searchsorted``), so the sums are one ``embedding_bag`` whose last offset is the
+number of pairs, a tensor:
 the kernel reads the P pairs present and never the padding, and nothing is read back to the
 host. The work therefore follows the pairs present, not the cells, on every device and inside
 a graph capture (CUDA graphs, ``torch.compile(fullgraph=True)``).
@@ -26,6 +27,8 @@ from typing import NamedTuple, Optional
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+
+from .shape_constants import arange
 
 
 class Bags(NamedTuple):
@@ -101,10 +104,11 @@ class Pairs(NamedTuple):
     docstring), grouped by target and by source.
 
     Attributes:
-        by_target (Bags): The pairs grouped by target: ``index`` the source, ``bag`` the target
-            (T for padding), ``weight`` the number of cells of the pair (0 for padding).
-        by_source (Bags): The same pairs grouped by source (stably): ``index`` the target (0
-            for padding), ``bag`` the source (S for padding), ``weight`` the cells.
+        by_target (Bags): The pairs grouped by target: ``index`` the source (0 for padding),
+            ``bag`` the target (T for padding), ``weight`` the number of cells of the pair, fp32
+            (0 for padding).
+        by_source (Bags): The same pairs grouped by source (stably): ``index`` the target (T -
+            1 for padding), ``bag`` the source (S for padding), ``weight`` the cells.
         order (Tensor): Long (L,), entry e of ``by_source`` is entry ``order[e]`` of
             ``by_target``.
         weight (Tensor, optional): (L,), sum of the cells' weights of every pair, target order;
@@ -133,12 +137,15 @@ class Pairs(NamedTuple):
         return PairSums(sums.backward, sums.forward)
 
 
-def _offsets(bag: Tensor, num_bags: int, ones: Tensor) -> Tensor:
+def _offsets(bag: Tensor, num_bags: int) -> Tensor:
     """First entry of every bag of ascending ``bag`` ids (``num_bags`` for padding), and the
-    number of entries in bags last: (num_bags + 1,). Counted (``ones``: like ``bag``), not
-    searched: ONNX has no ``searchsorted``."""
-    count = torch.zeros(num_bags + 1, dtype=torch.long, device=bag.device).index_add_(0, bag, ones)
-    return F.pad(count[:-1].cumsum(0), (1, 0))
+    number of entries in bags last: (num_bags + 1,). Counted where traced: ONNX has no
+    ``searchsorted`` (and the traced sums do not read the offsets)."""
+    if torch.jit.is_tracing():
+        count = torch.zeros(num_bags + 1, dtype=torch.long,
+                            device=bag.device).index_add_(0, bag, torch.ones_like(bag))
+        return F.pad(count[:-1].cumsum(0), (1, 0))
+    return torch.searchsorted(bag, arange(num_bags + 1, device=bag.device))
 
 
 def coalesce(target: Tensor,
@@ -158,24 +165,26 @@ def coalesce(target: Tensor,
     Returns:
         Pairs: Padded to L; nothing is read back to the host.
     """
-    key, order = torch.sort(target * num_sources + source)
+    key, order = torch.sort(torch.add(source, target, alpha=num_sources))
     # The pair of every (sorted) cell: how many runs of equal keys started before it.
     slot = F.pad(key[1:] != key[:-1], (1, 0)).cumsum(0, dtype=torch.long)
     # Padding: key T * S, i.e. target T, source 0.
     pair_key = torch.full_like(key, num_targets * num_sources).scatter_(0, slot, key)
-    ones = torch.ones_like(key)
-    cells = torch.zeros_like(key).index_add_(0, slot, ones)
+    cells = torch.zeros(key.shape,
+                        device=key.device).index_add_(0, slot,
+                                                      torch.ones(key.shape, device=key.device))
     pair_weight = None
     if weight is not None:
         pair_weight = weight.new_zeros(key.shape).index_add_(0, slot, weight[order])
     pair_target, pair_source = pair_key // num_sources, pair_key % num_sources
-    real = cells > 0
-    source_bag, source_order = torch.sort(torch.where(real, pair_source, num_sources), stable=True)
-    source_index = torch.where(real, pair_target, 0)[source_order]
+    # Grouped by source, padding last (bag S); its target is any valid row (weight 0).
+    source_bag, source_order = torch.sort(pair_source.masked_fill(cells == 0, num_sources),
+                                          stable=True)
+    source_index = pair_target[source_order].clamp_(max=num_targets - 1)
     return Pairs(
-        Bags(pair_source, pair_target, cells, _offsets(pair_target, num_targets, ones)),
-        Bags(source_index, source_bag, cells[source_order],
-             _offsets(source_bag, num_sources, ones)), source_order, pair_weight)
+        Bags(pair_source, pair_target, cells, _offsets(pair_target, num_targets)),
+        Bags(source_index, source_bag, cells[source_order], _offsets(source_bag, num_sources)),
+        source_order, pair_weight)
 
 
 def normalise(weight: Tensor, group: Tensor, num_groups: int, eps: float) -> Tensor:

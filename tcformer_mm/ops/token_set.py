@@ -7,10 +7,12 @@ it belongs to (``idx_token``) and its weight inside that token (``agg_weight``, 
 """
 import dataclasses
 from dataclasses import dataclass
-from typing import Optional, Tuple
+from typing import Any, Optional, Tuple
 
 import torch
 from torch import Tensor
+
+from .shape_constants import shape_constant
 
 
 def _as_size(value, name: str) -> Tuple[int, int]:
@@ -37,10 +39,19 @@ def grid_to_map_index(init_grid_size: Tuple[int, int],
         device: Device of the result.
 
     Returns:
-        Tensor: Long, shape (H0 * W0,), values in [0, H * W).
+        Tensor: Long, shape (H0 * W0,), values in [0, H * W); made once per sizes and device
+        (``shape_constants``): do not modify it in place.
     """
+    return _grid_to_map_index(tuple(init_grid_size), tuple(map_size), device=device)
+
+
+@shape_constant
+def _grid_to_map_index(init_grid_size: Tuple[int, int], map_size: Tuple[int, int], *,
+                       device: torch.device) -> Tensor:
     H0, W0 = init_grid_size
     H, W = map_size
+    if (H0, W0) == (H, W):
+        return torch.arange(H * W, device=device)
     rows = torch.arange(0, H0 * H, H, device=device) // H0
     cols = torch.arange(0, W0 * W, W, device=device) // W0
     return (rows.unsqueeze(1) * W + cols.unsqueeze(0)).reshape(-1)
@@ -66,6 +77,10 @@ class TokenSet:
             holds the tokens [p * N / parts, (p + 1) * N / parts). Set by the CTM, whose
             clusterings leave the tokens in that order; it lets the next CTM size its parts
             from the shapes instead of reading them off the data. None when not known.
+        pairs (TokenMapPairs, optional): The (pixel, token) pairs of these tokens on their map
+            (``token_map_pairs``), where already made: ``token2map`` and ``map2token`` use
+            them. They depend on the token distribution only: :meth:`replace` keeps them when
+            only the features change and drops them otherwise.
     """
 
     x: Tensor
@@ -75,6 +90,7 @@ class TokenSet:
     agg_weight: Tensor
     score: Optional[Tensor] = None
     parts: Optional[int] = None
+    pairs: Optional[Any] = None
 
     def __post_init__(self):
         # Only shape bookkeeping here: it runs in every block, so it must stay O(1).
@@ -131,7 +147,7 @@ class TokenSet:
                              f'initial grid ({H0}, {W0})')
         B = x.shape[0]
         idx_token = grid_to_map_index((H0, W0), (H, W), x.device)
-        idx_token = idx_token.unsqueeze(0).expand(B, H0 * W0).contiguous()
+        idx_token = idx_token.unsqueeze(0).repeat(B, 1)
         weight_dtype = x.dtype if x.dtype in (torch.float32, torch.float64) else torch.float32
         agg_weight = torch.ones(B, H0 * W0, 1, device=x.device, dtype=weight_dtype)
         return cls(x=x,
@@ -141,7 +157,11 @@ class TokenSet:
                    agg_weight=agg_weight)
 
     def replace(self, **changes) -> 'TokenSet':
-        """Return a copy with the given fields replaced (``dataclasses.replace``)."""
+        """Return a copy with the given fields replaced (``dataclasses.replace``); ``pairs``
+        are dropped where the distribution changes (``map_size``, ``init_grid_size``,
+        ``idx_token``) and not given."""
+        if 'pairs' not in changes and changes.keys() & {'map_size', 'init_grid_size', 'idx_token'}:
+            changes['pairs'] = None
         return dataclasses.replace(self, **changes)
 
     @property

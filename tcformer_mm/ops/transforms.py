@@ -19,9 +19,11 @@ import math
 from typing import NamedTuple, Optional, Tuple
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
 from .pair_sums import PairSums, coalesce, normalise
+from .shape_constants import batch_offsets
 from .token_set import Clusters, TokenSet, grid_to_map_index
 
 #: Added to every normaliser, as in the released code: the transforms' sums over cells and the
@@ -36,7 +38,7 @@ def _compute_dtype(dtype: torch.dtype) -> torch.dtype:
 
 def _batch_offsets(B: int, stride: int, device: torch.device) -> Tensor:
     """(B, 1) long tensor b * stride: offsets that make per-image indices unique in a batch."""
-    return torch.arange(0, B * stride, stride, device=device).unsqueeze(1)
+    return batch_offsets(B, stride, device=device)
 
 
 class TokenMapPairs(NamedTuple):
@@ -86,18 +88,78 @@ def token_map_pairs(tokens: TokenSet, map_size: Optional[Tuple[int, int]] = None
     token = tokens.idx_token + _batch_offsets(B, N, device)
     pairs = coalesce(pixel.reshape(-1), token.reshape(-1), num_pixels, B * N)
     cells = pairs.by_target.weight.to(_compute_dtype(tokens.agg_weight.dtype))
-    # A pair's share of its pixel's cells, and of its token's cells.
-    to_map = pairs.sums(normalise(cells, pairs.by_target.bag, num_pixels, EPS))
+    # A pair's share of its pixel's cells, and of its token's cells. Where the map divides the
+    # initial grid, every pixel holds the same number of cells.
+    (H0, W0) = tokens.init_grid_size
+    if H0 % H == 0 and W0 % W == 0:
+        to_map = pairs.sums(cells * (1 / (H0 // H * (W0 // W) + EPS)))
+    else:
+        to_map = pairs.sums(normalise(cells, pairs.by_target.bag, num_pixels, EPS))
     to_tokens = pairs.transposed_sums(normalise(cells, pairs.by_target.index, B * N, EPS))
     return TokenMapPairs(to_map, to_tokens, (H, W), N, pairs.num_pairs)
 
 
+def _made_for(pairs: Optional[TokenMapPairs], tokens: TokenSet, map_size: Tuple[int, int]) -> bool:
+    return (pairs is not None and tuple(pairs.map_size) == tuple(map_size)
+            and pairs.num_tokens == tokens.num_tokens)
+
+
+def halves_own_map(tokens: TokenSet, map_size: Tuple[int, int]) -> bool:
+    """Whether ``map_size`` halves ``tokens.map_size`` exactly on the initial grid.
+
+    Then every pixel of the tokens' own map lies in one pixel of ``map_size`` and holds the
+    same number of initial cells, so a transform at ``map_size`` equals the transform at the
+    own map followed by a 2 x 2 average pooling (``token2map``) or preceded by a nearest
+    up-sampling (``map2token``), and needs no pairs of its own. This is the CTM's case (its
+    stride-2 conv and the first block's keys/values) whenever the input size is a multiple of
+    the backbone's stride, as detectors pad it to be.
+    """
+    (h, w), (H, W), (H0, W0) = tokens.map_size, tuple(map_size), tokens.init_grid_size
+    return h == 2 * H and w == 2 * W and H0 % h == 0 and W0 % w == 0
+
+
+def pairs_for(tokens: TokenSet,
+              map_size: Tuple[int, int],
+              pairs: Optional[TokenMapPairs] = None) -> Optional[TokenMapPairs]:
+    """The pairs through which ``token2map`` / ``map2token`` of ``tokens`` at ``map_size``
+    run: ``pairs`` (those of the tokens on their own map, None for grid tokens) where
+    ``map_size`` halves that map (:func:`halves_own_map`), else ``token_map_pairs(tokens,
+    map_size)``."""
+    if halves_own_map(tokens, map_size):
+        return pairs
+    return token_map_pairs(tokens, map_size)
+
+
+def _via_own_map(tokens: TokenSet, map_size: Tuple[int, int],
+                 pairs: Optional[TokenMapPairs]) -> bool:
+    """Transform at ``map_size`` through the tokens' own map (and their pairs there)?"""
+    return (not _made_for(pairs, tokens, map_size) and halves_own_map(tokens, map_size)
+            and (pairs is None or _made_for(pairs, tokens, tokens.map_size)))
+
+
 def _get_pairs(tokens: TokenSet, map_size: Tuple[int, int],
                pairs: Optional[TokenMapPairs]) -> TokenMapPairs:
-    if (pairs is None or tuple(pairs.map_size) != tuple(map_size)
-            or pairs.num_tokens != tokens.num_tokens):
-        pairs = token_map_pairs(tokens, map_size)
-    return pairs
+    return pairs if _made_for(pairs, tokens, map_size) else token_map_pairs(tokens, map_size)
+
+
+def _render(tokens: TokenSet, map_size: Tuple[int, int], pairs: Optional[TokenMapPairs]) -> Tensor:
+    """``token2map`` in the compute dtype."""
+    x = tokens.x
+    B, N, C = x.shape
+    H, W = map_size
+    dtype = _compute_dtype(x.dtype)
+    if tokens.is_grid and (H, W) == tokens.map_size:
+        return x.to(dtype).transpose(1, 2).reshape(B, C, H, W)
+    if _via_own_map(tokens, (H, W), pairs):
+        # A coarse pixel averages its 4 n cells, normalised by 4 n + EPS; the own map's
+        # pixels were normalised by n + EPS (n for grid tokens, which are their cells).
+        h, w = tokens.map_size
+        n = tokens.init_grid_size[0] // h * (tokens.init_grid_size[1] // w)
+        scale = 4 * (n + (0 if tokens.is_grid else EPS)) / (4 * n + EPS)
+        return F.avg_pool2d(_render(tokens, (h, w), pairs), 2) * scale
+    pairs = _get_pairs(tokens, (H, W), pairs)
+    out = pairs.to_map(x.reshape(B * N, C).to(dtype))
+    return out.reshape(B, H, W, C).permute(0, 3, 1, 2)
 
 
 def token2map(tokens: TokenSet,
@@ -113,7 +175,8 @@ def token2map(tokens: TokenSet,
         map_size (tuple[int, int], optional): (H, W) of the output map. Defaults to
             ``tokens.map_size`` (attention layers map key/value tokens at the query's size).
         pairs (TokenMapPairs, optional): :func:`token_map_pairs` of this token distribution;
-            used when made for the same map size, computed otherwise.
+            used when made for the same map size, or for the tokens' own map where the map
+            size halves it (:func:`pairs_for`); computed otherwise.
 
     Returns:
         Tensor: Feature map, shape (B, C, H, W), dtype of ``tokens.x``.
@@ -123,11 +186,7 @@ def token2map(tokens: TokenSet,
     H, W = tokens.map_size if map_size is None else tuple(map_size)
     if tokens.is_grid and (H, W) == tokens.map_size:
         return x.transpose(1, 2).reshape(B, C, H, W)
-
-    pairs = _get_pairs(tokens, (H, W), pairs)
-    rows = x.reshape(B * N, C).to(_compute_dtype(x.dtype))
-    out = pairs.to_map(rows)
-    return out.reshape(B, H, W, C).permute(0, 3, 1, 2).to(x.dtype)
+    return _render(tokens, (H, W), tokens.pairs if pairs is None else pairs).to(x.dtype)
 
 
 def map2token(feature_map: Tensor,
@@ -143,7 +202,8 @@ def map2token(feature_map: Tensor,
         feature_map (Tensor): Shape (B, C, H, W).
         tokens (TokenSet): Target token distribution (N tokens); its features are not used.
         pairs (TokenMapPairs, optional): :func:`token_map_pairs` of ``tokens``; used when
-            made for (H, W), computed otherwise.
+            made for (H, W), or for the tokens' own map where (H, W) halves it
+            (:func:`pairs_for`); computed otherwise.
 
     Returns:
         Tensor: Token features, shape (B, N, C), dtype of ``feature_map``.
@@ -152,6 +212,14 @@ def map2token(feature_map: Tensor,
     N = tokens.num_tokens
     if tokens.is_grid and (H, W) == tokens.map_size:
         return feature_map.flatten(2).transpose(1, 2)
+    pairs = tokens.pairs if pairs is None else pairs
+    if _via_own_map(tokens, (H, W), pairs):
+        # Every cell reads the pixel holding it: on the own map, that pixel's value.
+        fine = F.interpolate(feature_map, size=tokens.map_size, mode='nearest')
+        out = map2token(fine, tokens, pairs)
+        # A grid token is its one cell, read unnormalised on its own map; at (H, W) its
+        # share of its cells is 1 / (1 + EPS).
+        return out * (1 / (1 + EPS)) if tokens.is_grid else out
 
     pairs = _get_pairs(tokens, (H, W), pairs)
     rows = feature_map.permute(0, 2, 3, 1).reshape(B * H * W,

@@ -31,3 +31,28 @@ def test_static_formulation_op_count_does_not_depend_on_the_data(monkeypatch):
     # Only the data-dependent formulation reads values back (a host sync per read).
     assert 'aten._local_scalar_dense' in dynamic[0].counts
     assert 'aten._local_scalar_dense' not in count_forward_ops(model, images[0], static=True).counts
+
+
+def test_static_v2_small_launches_at_most_half_again_pvtv2_b2():
+    """The static formulation's ops per forward (a GPU's kernel launches at small batch) stay
+    within 1.5x mmdet's PVTv2-B2 at 224x224, and do not grow with the input where no memory
+    bound splits the search."""
+    from mmengine.logging import MMLogger
+
+    from tcformer_mm.analysis import speed
+    MMLogger.get_current_instance().setLevel('WARNING')
+    torch.manual_seed(0)
+    images = torch.rand(1, 3, 224, 224)
+    pvt = count_forward_ops(speed.build_model('pvtv2-b2'), images).total
+    model = speed.build_model('v2-small')
+    ops = count_forward_ops(model, images, static=True).total
+    assert ops <= 1.5 * pvt, (ops, pvt)
+    assert count_forward_ops(model, torch.rand(1, 3, 320, 448), static=True).total == ops
+
+
+def test_ops_by_call_site_add_up():
+    model = TCFormer(arch='v2-tiny').eval()
+    ops = count_forward_ops(model, torch.rand(1, 3, 64, 64), static=True, by_site=True)
+    assert sum(ops.sites.values()) == ops.total
+    assert ops.sites['pair_sums.py:coalesce'] > 0 and ops.sites['attention.py:attend'] > 0
+    assert not any(site.startswith('op_count.py') for site in ops.sites)

@@ -66,9 +66,10 @@ def ctm_like_tokens(H0=16, W0=12, B=2, C=8, num_parts=16, seed=0):
 @pytest.mark.parametrize('num_parts,next_parts', [(16, 4), (16, 16), (4, 1), (16, 1)])
 def test_part_layout_from_shapes_equals_part_from_cells(num_parts, next_parts):
     tokens = ctm_like_tokens(num_parts=num_parts)
-    part, smallest, largest = _static_layout(tokens, next_parts)
-    assert torch.equal(part, _part_from_cells(tokens, next_parts))
-    assert smallest == largest == tokens.num_tokens // next_parts
+    parts = partition_tokens(tokens, next_parts, 0.25)
+    assert parts.windows is not None and not parts.padded
+    assert torch.equal(parts.part, _part_from_cells(tokens, next_parts))
+    assert parts.x.shape[1] == tokens.num_tokens // next_parts
 
 
 def test_part_layout_of_grid_tokens():

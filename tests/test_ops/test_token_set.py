@@ -63,3 +63,13 @@ def test_from_grid_coarser_than_initial_grid():
     torch.testing.assert_close(token2map(tokens).flatten(2).transpose(1, 2), x)
     with pytest.raises(ValueError, match='cannot be finer'):
         TokenSet.from_grid(x, (3, 4), init_grid_size=(2, 13))
+
+
+def test_replace_keeps_pairs_of_the_same_distribution():
+    from tcformer_mm.ops import token_map_pairs
+    tokens = TokenSet.from_grid(torch.randn(1, 12, 2), (3, 4))
+    tokens = tokens.replace(map_size=(2, 2))
+    tokens = tokens.replace(pairs=token_map_pairs(tokens))
+    assert tokens.replace(x=tokens.x * 2, score=tokens.x[..., :1]).pairs is tokens.pairs
+    assert tokens.replace(map_size=(1, 2)).pairs is None
+    assert tokens.replace(idx_token=tokens.idx_token.flip(1)).pairs is None

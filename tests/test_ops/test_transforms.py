@@ -321,3 +321,39 @@ def test_traced_pair_sums_match_eager():
         x, f = tokens.x * scale, fmap * scale
         for got, expected in zip(traced(x, f), transforms_of(x, f)):
             torch.testing.assert_close(got, expected, rtol=1e-6, atol=1e-6)
+
+
+def test_half_size_transforms_go_through_the_own_map(monkeypatch):
+    """At half the tokens' map size (the CTM's strided conv, the first block's keys/values) the
+    transforms pool and up-sample the own map, with the own map's pairs: the same values as the
+    per-cell definition, in fp64 to rounding, for grid and merged tokens."""
+    from tcformer_mm.ops import halves_own_map, pairs_for, token_map_pairs
+    g = torch.Generator().manual_seed(0)
+    B, H0, W0, N, C = 2, 8, 12, 20, 5
+    grid = TokenSet.from_grid(torch.randn(B, H0 * W0, C, generator=g, dtype=torch.float64),
+                              (H0, W0))
+    idx = torch.randint(0, N, (B, H0 * W0), generator=g)
+    idx[:, :N] = torch.arange(N)
+    merged = merge_tokens(grid,
+                          Clusters(idx, N), (4, 6),
+                          token_weight=torch.rand(B, H0 * W0, 1, generator=g, dtype=torch.float64) +
+                          0.1)
+    assert halves_own_map(grid, (4, 6)) and halves_own_map(merged, (2, 3))
+    assert not halves_own_map(merged, (3, 3)) and not halves_own_map(merged, (4, 6))
+    # A 5 x 7 map: the stride-2 conv's 3 x 4 output does not nest in it.
+    odd = TokenSet.from_grid(torch.zeros(1, 35, 1), (5, 7), init_grid_size=(10, 14))
+    assert not halves_own_map(odd, (3, 4))
+    own = token_map_pairs(merged)
+    assert pairs_for(merged, (2, 3), own) is own and pairs_for(grid, (4, 6)) is None
+    assert pairs_for(merged, (3, 3), own).map_size == (3, 3)
+    made = []
+    monkeypatch.setattr(transforms, 'token_map_pairs',
+                        lambda *a, **k: made.append(1) or token_map_pairs(*a, **k))
+    tol = dict(rtol=1e-12, atol=1e-12)
+    for tokens, pairs, half in ((grid, None, (4, 6)), (merged, own, (2, 3))):
+        torch.testing.assert_close(token2map(tokens, half, pairs=pairs),
+                                   _per_cell_token2map(tokens, half), **tol)
+        fmap = torch.randn(B, C, *half, generator=g, dtype=torch.float64)
+        torch.testing.assert_close(map2token(fmap, tokens, pairs=pairs),
+                                   _per_cell_map2token(fmap, tokens), **tol)
+    assert not made  # no pairs of the half-size map

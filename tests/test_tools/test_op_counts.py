@@ -18,3 +18,8 @@ def test_op_counts_tool_matches_the_counter():
     assert rows['v2-tiny'][0] == count_forward_ops(model, torch.rand(1, 3, 64, 64), True).total
     # PVTv2 has no token ops: one formulation.
     assert rows['pvtv2-b0'][0] == rows['pvtv2-b0'][1]
+    out = run_tool(
+        ['tools/analysis_tools/op_counts.py', 'v2-tiny', '--shape', '64', '64', '--sites',
+         '3']).stdout
+    sites = re.findall(r'^\s+(\d+)\s+(\S+\.py:\w+)$', out, re.M)
+    assert len(sites) == 3 and int(sites[0][0]) >= int(sites[2][0]) > 0

@@ -8,6 +8,7 @@ same on any device.
 Example:
     python tools/analysis_tools/op_counts.py                       # the default table
     python tools/analysis_tools/op_counts.py v2-small+mta-cr --shape 800 1344
+    python tools/analysis_tools/op_counts.py v2-small --sites 50     # by call site
 """
 import argparse
 
@@ -30,6 +31,10 @@ def parse_args(argv=None):
                         'for a neck (default: the table of docs/benchmarks.md)')
     parser.add_argument('--shape', type=int, nargs=2, metavar=('H', 'W'), help='input size')
     parser.add_argument('--top', type=int, default=0, help='also list the N most frequent ops')
+    parser.add_argument('--sites',
+                        type=int,
+                        default=0,
+                        help='also list the N call sites issuing most static ops (slow)')
     return parser.parse_args(argv)
 
 
@@ -48,11 +53,14 @@ def main(argv=None):
         torch.manual_seed(0)
         model = speed.build_model(spec)
         images = torch.rand(1, 3, *shape)
-        static, dynamic = (count_forward_ops(model, images, static=s) for s in (True, False))
+        static = count_forward_ops(model, images, static=True, by_site=args.sites > 0)
+        dynamic = count_forward_ops(model, images, static=False)
         print(f'{spec:<20}{shape[0]:>6}x{shape[1]:<4}{static.total:>9}{dynamic.total:>11}',
               flush=True)
         for name, count in static.counts.most_common(args.top):
             print(f'    {count:6d}  {name}')
+        for site, count in static.sites.most_common(args.sites):
+            print(f'    {count:6d}  {site}')
 
 
 if __name__ == '__main__':

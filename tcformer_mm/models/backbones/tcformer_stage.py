@@ -12,7 +12,7 @@ import torch.nn as nn
 import torch.utils.checkpoint as cp
 from mmengine.model import BaseModule
 
-from tcformer_mm.ops import TokenMapPairs, TokenSet, token_map_pairs
+from tcformer_mm.ops import TokenMapPairs, TokenSet, pairs_for, token_map_pairs
 from ..layers import OverlapPatchEmbed
 
 
@@ -66,14 +66,15 @@ class TCFormerStage(BaseModule):
                 tokens on their map (None for grid tokens), which the CTM reuses.
 
         Returns:
-            tuple: The stage's tokens (``x`` of shape (B, N_i, C_i), normalised) and their
-            (pixel, token) pairs, None for grid tokens.
+            tuple: The stage's tokens (``x`` of shape (B, N_i, C_i), normalised, carrying
+            their (pixel, token) pairs for the neck) and these pairs, None for grid tokens.
         """
         if self.on_grid:
             return self._grid_forward(x), None
         # The pre-merge tokens on the merged map: the CTM's strided conv reads its output back
-        # through these pairs, and the first block renders its keys/values through them.
-        kv_pairs = token_map_pairs(x, self.downsample.merged_map_size(x.map_size))
+        # through these pairs, and the first block renders its keys/values through them. Where
+        # the merged map halves the tokens' own map, these are the own map's pairs.
+        kv_pairs = pairs_for(x, self.downsample.merged_map_size(x.map_size), pairs)
         query, key_value = self.downsample(x, pairs=pairs, down_pairs=kv_pairs)
         # The token distribution is fixed within a stage: the (pixel, token) pairs of the
         # stage's tokens on their map serve every block, the output map and the next CTM.
@@ -82,7 +83,7 @@ class TCFormerStage(BaseModule):
             # Only the first block attends to the pre-merge tokens (Fig. 4).
             query = self._run_block(block, query, key_value, pairs=pairs, kv_pairs=kv_pairs)
             key_value = kv_pairs = None
-        return query.replace(x=self.norm(query.x)), pairs
+        return query.replace(x=self.norm(query.x), pairs=pairs), pairs
 
     def _grid_forward(self, x: Union[torch.Tensor, TokenSet]) -> TokenSet:
         init_grid_size = None  # stage 0: the grid is the stage-1 grid

@@ -273,9 +273,11 @@ class MTA(BaseModule):
             for i, conv in enumerate(self.lateral_convs)
         ]
         top = levels[-1]
-        # A level's token distribution is fixed here: its (pixel, token) pairs serve its merge
-        # block and its output map.
-        pairs = [None if tokens.is_grid else token_map_pairs(tokens) for tokens in levels]
+        # A level's token distribution is fixed here: its (pixel, token) pairs (the backbone's,
+        # where it made them) serve its merge block and its output map.
+        pairs = [
+            None if tokens.is_grid else tokens.pairs or token_map_pairs(tokens) for tokens in levels
+        ]
         for i in range(len(levels) - 2, -1, -1):
             upsampled = levels[i].replace(x=levels[i].x + token2token(levels[i + 1], levels[i]))
             cr_target = top if self.kv_reduction == 'cr' else None

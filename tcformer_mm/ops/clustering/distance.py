@@ -5,7 +5,7 @@ squared distances, |x_i|^2 + |x_j|^2 - 2 x_i . x_j of features pre-scaled by 1 /
 matrix product per block of rows.
 
 Speed (CPU): a block is first computed as the *partial* squared distance
-``|b|^2 - 2 a.b`` (one product of ``-2 a`` and ``b``, then an in-place add of a row vector).
+``|b|^2 - 2 a.b`` (one batched product that adds ``-2 a.b`` to the row vector ``|b|^2``).
 |a|^2 is constant along a row and x -> max(x + |a|^2, 0) is non-decreasing, so row-wise
 minima, maxima and the k smallest values of the partial block are those of the full squared
 distances: the callers rank on the partial block and add |a|^2 (and clamp) on the few values
@@ -101,7 +101,8 @@ class BlockBuffer:
 
     def __init__(self, device: torch.device, dtype: torch.dtype = torch.float32):
         self.device = device
-        self.storage = torch.empty(0, device=device, dtype=dtype)
+        self.dtype = dtype
+        self.storage = None
 
     def take(self, shape: Tuple[int, ...]) -> Optional[Tensor]:
         if not reuse_buffers():
@@ -109,8 +110,8 @@ class BlockBuffer:
         numel = 1
         for size in shape:
             numel *= size
-        if self.storage.numel() < numel:
-            self.storage = torch.empty(numel, device=self.device, dtype=self.storage.dtype)
+        if self.storage is None or self.storage.numel() < numel:
+            self.storage = torch.empty(numel, device=self.device, dtype=self.dtype)
         return self.storage[:numel].view(shape)
 
 
@@ -131,13 +132,10 @@ def partial_sq_dist_block(a: Tensor,
         squared distance of :func:`sq_dist_block`, bit for bit.
     """
     # Autocast would run the product in bf16 / fp16: far too coarse to rank distances.
-    # -2 a is exact (a power of two), and so is the product's -2 a.b: the result is
-    # fl(|b|^2 - 2 a.b) as a baddbmm with |b|^2 as input would give, without materialising
-    # the broadcast input first.
+    # The factor -2 is a power of two: scaling by it is exact.
     out = None if buffer is None else buffer.take((a.shape[0], a.shape[1], b.shape[1]))
     with torch.autocast(a.device.type, enabled=False):
-        d2 = torch.bmm(a * -2, b.transpose(1, 2), out=out)
-    return d2.add_(sq_b.unsqueeze(1))
+        return torch.baddbmm(sq_b.unsqueeze(1), a, b.transpose(1, 2), alpha=-2, out=out)
 
 
 def sq_dist_block(a: Tensor,
@@ -234,7 +232,9 @@ def smallest_k(d: Tensor,
 def nearest_centre(x: Tensor,
                    centres: Tensor,
                    max_block_bytes: int = DEFAULT_BLOCK_BYTES,
-                   static: Optional[bool] = None) -> Tensor:
+                   static: Optional[bool] = None,
+                   sq_x: Optional[Tensor] = None,
+                   sq_c: Optional[Tensor] = None) -> Tensor:
     """Index of the nearest centre of every token (ties: the lowest centre index).
 
     Args:
@@ -242,6 +242,8 @@ def nearest_centre(x: Tensor,
         centres (Tensor): Centre features, shape (B, M, C).
         max_block_bytes (int): Memory bound of one block of the (N, M) distance matrix.
         static (bool, optional): Block sizes of the static formulation (:func:`block_rows`).
+        sq_x (Tensor, optional): |x|^2 (B, N), when the caller has it.
+        sq_c (Tensor, optional): |centres|^2 (B, M), when the caller has it.
 
     Returns:
         Tensor: Long, shape (B, N), values in [0, M).
@@ -251,11 +253,13 @@ def nearest_centre(x: Tensor,
     x = x.to(dtype)
     centres = centres.to(dtype)
     B, N, _ = x.shape
-    sq_x = (x * x).sum(-1)
-    sq_c = (centres * centres).sum(-1)
+    sq_x = (x * x).sum(-1) if sq_x is None else sq_x
+    sq_c = (centres * centres).sum(-1) if sq_c is None else sq_c
     # Ties after the rounding of "+ |x|^2" decide the lowest index: the full distances are
     # needed here (not only the partial block).
     rows = block_rows(B, centres.shape[1], max_block_bytes, x.device, static)
+    if rows >= N:
+        return sq_dist_block(x, centres, sq_x, sq_c).argmin(dim=-1)
     out = torch.empty(B, N, dtype=torch.long, device=x.device)
     buffer = BlockBuffer(x.device, dtype)
     for r0 in range(0, N, rows):

@@ -90,11 +90,15 @@ def _score(search: TokenSearch, k: int) -> Tuple[Tensor, Tensor]:
     """score = rho * delta and rho of every token of ``search``."""
     knn_d2 = search.nearest(k)
     density = torch.exp(-_mean_over_real(knn_d2, search.padded))  # eq. 1
-    density = density.masked_fill_(~search.valid, -1.0)
+    if search.padded:
+        density = density.masked_fill_(~search.valid, -1.0)
     denser_d2 = search.nearest_denser(density_rank(density))
-    # eq. 2; the densest token has no denser one: it takes the largest distance of its set.
-    delta = torch.where(torch.isinf(denser_d2), search.max_d2.unsqueeze(1), denser_d2).sqrt()
-    score = (density * delta).masked_fill_(~search.valid, float('-inf'))
+    # eq. 2; the densest token has no denser one (inf): it takes the largest distance of its
+    # set, which no other token's distance exceeds.
+    delta = torch.minimum(denser_d2, search.max_d2.unsqueeze(1)).sqrt()
+    score = density * delta
+    if search.padded:
+        score = score.masked_fill_(~search.valid, float('-inf'))
     return score, density
 
 
@@ -112,9 +116,8 @@ def density_rank(density: Tensor) -> Tensor:
     (a stable sort), padding (density -1) last. The tokens denser than token i are those of
     lower rank."""
     order = torch.sort(density, dim=1, descending=True, stable=True).indices
-    return torch.empty_like(order).scatter_(
-        1, order,
-        torch.arange(order.shape[1], device=order.device).expand_as(order).contiguous())
+    # The rank of token i is its position in the order: the inverse permutation.
+    return torch.argsort(order, dim=1)
 
 
 def select_centres(score: Tensor, num_clusters: int) -> Tensor:

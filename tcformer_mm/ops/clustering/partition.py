@@ -11,10 +11,14 @@ The window of a cell is the pixel of an s x s map that contains it (``grid_to_ma
 The tokens are sorted by part (stably, so each part keeps the token order) and every part is
 padded to the largest part, so all parts of all images cluster as one batch of B * P sets.
 
-The part sizes follow from the shapes wherever the layout is known (:func:`_static_layout`):
-for grid tokens from the window sizes, and for tokens a clustering left part-major
-(``TokenSet.parts``, set by ``merge_tokens`` from ``Clusters.parts``) from the token count.
-Only other token sets have their sizes read off the data, which waits for the device.
+Where the windows tile the tokens evenly the regrouping is a permutation known from the shapes
+(:func:`_window_layout`): the tokens are viewed as (B, s, R, s, K), R x K tokens per window,
+and the parts are the (s, s) windows, in token order. That holds for global clustering (s = 1),
+for grid tokens whose grid the windows divide, and for tokens a clustering left part-major in
+windows that nest in these (``TokenSet.parts``, set by ``merge_tokens`` from
+``Clusters.parts``): then nothing is sorted or padded. Otherwise the part sizes follow from the
+shapes where the layout is known (:func:`_static_layout`), and only other token sets have their
+sizes read off the data, which waits for the device.
 """
 import math
 from dataclasses import dataclass
@@ -23,6 +27,7 @@ from typing import List, Optional, Tuple
 import torch
 from torch import Tensor
 
+from ..shape_constants import batch_offsets
 from ..token_set import TokenSet, grid_to_map_index
 
 
@@ -72,28 +77,51 @@ class Partition:
     Attributes:
         x (Tensor): Features, shape (B*P, Np, C); padded slots are 0.
         valid (Tensor): Bool, shape (B*P, Np); False on padding.
-        index (Tensor): Long, shape (B, N): flat slot in [0, B*P*Np) of every token.
-        part (Tensor): Long, shape (B, N): part of every token in [0, P).
         num_parts (int): P.
         num_clusters (int): M, clusters per part.
         padded (bool): Whether some part is smaller than Np (``valid`` has a False).
+        windows (tuple[int, int], optional): (R, K) where the parts are a permutation of the
+            tokens viewed as (B, s, R, s, K) (module docstring); None for the general layout.
+        slots (Tensor, optional): The general layout: long (B, N), flat slot in
+            [0, B*P*Np) of every token.
+        token_part (Tensor, optional): The general layout: long (B, N), part of every token.
     """
 
     x: Tensor
     valid: Tensor
-    index: Tensor
-    part: Tensor
     num_parts: int
     num_clusters: int
     padded: bool = True
+    windows: Optional[Tuple[int, int]] = None
+    slots: Optional[Tensor] = None
+    token_part: Optional[Tensor] = None
+
+    @property
+    def index(self) -> Tensor:
+        """Long (B, N): flat slot in [0, B*P*Np) of every token."""
+        if self.windows is None:
+            return self.slots
+        slots = torch.arange(self.valid.numel(), device=self.x.device).view(self.valid.shape)
+        return _from_windows(slots, self.num_parts, self.windows)
+
+    @property
+    def part(self) -> Tensor:
+        """Long (B, N): part of every token in [0, P)."""
+        if self.windows is None:
+            return self.token_part
+        BP, Np = self.valid.shape
+        part = torch.arange(BP, device=self.x.device) % self.num_parts
+        return _from_windows(part.unsqueeze(1).expand(BP, Np), self.num_parts, self.windows)
 
     def gather(self, value: Tensor, fill: float = 0.0) -> Tensor:
         """Regroup a per-token tensor (B, N, ...) into the padded layout (B*P, Np, ...)."""
+        if self.windows is not None:
+            return _to_windows(value, self.num_parts, self.windows)
         BP, Np = self.valid.shape
-        B, N = self.index.shape
+        B, N = self.slots.shape
         trailing = value.shape[2:]
         out = value.new_full((BP * Np, ) + trailing, fill)
-        out[self.index.reshape(-1)] = value.reshape((B * N, ) + trailing)
+        out[self.slots.reshape(-1)] = value.reshape((B * N, ) + trailing)
         return out.reshape((BP, Np) + trailing)
 
     def scatter_back(self, local_cluster: Tensor) -> Tensor:
@@ -101,8 +129,14 @@ class Partition:
 
         Part p owns the ids [p*M, (p+1)*M) (part-major order); padding is dropped.
         """
-        local = local_cluster.reshape(-1)[self.index]
-        return local + self.part * self.num_clusters
+        P, M = self.num_parts, self.num_clusters
+        if self.windows is None:
+            return local_cluster.reshape(-1)[self.slots] + self.token_part * M
+        if P > 1:
+            first = batch_offsets(P, M, device=local_cluster.device)  # (P, 1)
+            local_cluster = (local_cluster.reshape(-1, P, local_cluster.shape[1]) + first).reshape(
+                local_cluster.shape)
+        return _from_windows(local_cluster, P, self.windows)
 
 
 def partition_tokens(tokens: TokenSet, num_parts: int, ratio: float) -> Partition:
@@ -122,16 +156,17 @@ def partition_tokens(tokens: TokenSet, num_parts: int, ratio: float) -> Partitio
     x = tokens.x
     B, N, C = x.shape
     device = x.device
-    if num_windows_per_side(num_parts) == 1:
-        return Partition(x=x,
-                         valid=torch.ones(B, N, dtype=torch.bool, device=device),
-                         index=torch.arange(B * N, device=device).reshape(B, N),
-                         part=torch.zeros(B, N, dtype=torch.long, device=device),
-                         num_parts=1,
-                         num_clusters=clusters_per_part(N, 1, ratio, N),
-                         padded=False)
-
     P = num_parts
+    windows = _window_layout(tokens, P)
+    if windows is not None:
+        R, K = windows
+        return Partition(x=_to_windows(x, P, windows),
+                         valid=torch.ones((), dtype=torch.bool, device=device).expand(B * P, R * K),
+                         num_parts=P,
+                         num_clusters=clusters_per_part(N, P, ratio, R * K),
+                         padded=False,
+                         windows=windows)
+
     layout = _static_layout(tokens, P)
     offsets = torch.arange(B, device=device).unsqueeze(1) * P
     if layout is None:
@@ -160,11 +195,11 @@ def partition_tokens(tokens: TokenSet, num_parts: int, ratio: float) -> Partitio
     feats[index.reshape(-1)] = x.reshape(B * N, C)
     return Partition(x=feats.reshape(B * P, Np, C),
                      valid=valid.reshape(B * P, Np),
-                     index=index,
-                     part=part,
                      num_parts=P,
                      num_clusters=clusters_per_part(N, P, ratio, min_count),
-                     padded=min_count < Np)
+                     padded=min_count < Np,
+                     slots=index,
+                     token_part=part)
 
 
 def _count_per_part(part: Tensor, B: int, P: int) -> Tensor:
@@ -192,28 +227,54 @@ def _part_from_cells(tokens: TokenSet, P: int) -> Tensor:
                                                               include_self=True)
 
 
-def _static_layout(tokens: TokenSet, P: int) -> Optional[Tuple[Tensor, int, int]]:
-    """The part of every token (B, N) and the smallest and largest part size, from the shapes
-    alone; None when the layout of ``tokens`` is not known.
+def _to_windows(value: Tensor, P: int, windows: Tuple[int, int]) -> Tensor:
+    """(B, N, ...) -> (B*P, R*K, ...): the tokens viewed as (B, s, R, s, K), window-major."""
+    s, (R, K), trailing = math.isqrt(P), windows, value.shape[2:]
+    value = value.reshape((-1, s, R, s, K) + trailing).transpose(2, 3)
+    return value.reshape((-1, R * K) + trailing)
 
-    - Grid tokens: token i is cell i; the part sizes are products of window sizes.
-    - Tokens left part-major in Q parts (``tokens.parts``), Q windows nesting in the P windows
-      (sqrt(Q) a multiple of s): token i lies in window i // (N / Q) of the Q-split, and its
-      P-window follows from the nesting; every part holds N / P tokens.
+
+def _from_windows(value: Tensor, P: int, windows: Tuple[int, int]) -> Tensor:
+    """(B*P, R*K, ...) -> (B, N, ...): the inverse of :func:`_to_windows`."""
+    s, (R, K), trailing = math.isqrt(P), windows, value.shape[2:]
+    value = value.reshape((-1, s, s, R, K) + trailing).transpose(2, 3)
+    return value.reshape((-1, s * R * s * K) + trailing)
+
+
+def _window_layout(tokens: TokenSet, P: int) -> Optional[Tuple[int, int]]:
+    """(R, K) where the P parts of ``tokens`` are their (s, s) windows when viewed as (B, s, R,
+    s, K) (module docstring); None when they are not.
+
+    - Global clustering: (1, N).
+    - Grid tokens whose grid the windows divide: the window's rows and columns.
+    - Tokens left part-major in Q = q * q windows, s dividing q: token i lies in window
+      (i // (N / Q)) of the q x q split, which is row-major in (s, q / s, s, q / s), so a
+      part is q / s rows of windows of q / s * N / Q tokens each.
     """
-    B, N = tokens.x.shape[:2]
-    device = tokens.x.device
+    N = tokens.num_tokens
     s = num_windows_per_side(P)
+    if s == 1:
+        return 1, N
     if tokens.is_grid:
         H0, W0 = tokens.init_grid_size
-        rows, cols = window_sizes(H0, s), window_sizes(W0, s)
-        part = cell_part_index((H0, W0), P, device).unsqueeze(0).expand(B, N)
-        return part, min(rows) * min(cols), max(rows) * max(cols)
+        return (H0 // s, W0 // s) if H0 % s == 0 and W0 % s == 0 else None
     Q = tokens.parts
-    if Q is None or Q % P or math.isqrt(Q)**2 != Q or math.isqrt(Q) % s:
+    if Q is None or math.isqrt(Q)**2 != Q or math.isqrt(Q) % s:
         return None
-    q_side = math.isqrt(Q)
-    factor = q_side // s
-    window = torch.arange(N, device=device) // (N // Q)
-    part = (window // q_side // factor) * s + (window % q_side) // factor
-    return part.unsqueeze(0).expand(B, N), N // P, N // P
+    factor = math.isqrt(Q) // s
+    return factor, factor * (N // Q)
+
+
+def _static_layout(tokens: TokenSet, P: int) -> Optional[Tuple[Tensor, int, int]]:
+    """The part of every token (B, N) and the smallest and largest part size, from the shapes
+    alone, for grid tokens the windows do not divide (token i is cell i; the part sizes are
+    products of window sizes); None for other tokens (part-major tokens in nested windows take
+    :func:`_window_layout`)."""
+    if not tokens.is_grid:
+        return None
+    B, N = tokens.x.shape[:2]
+    s = num_windows_per_side(P)
+    H0, W0 = tokens.init_grid_size
+    rows, cols = window_sizes(H0, s), window_sizes(W0, s)
+    part = cell_part_index((H0, W0), P, tokens.x.device).unsqueeze(0).expand(B, N)
+    return part, min(rows) * min(cols), max(rows) * max(cols)

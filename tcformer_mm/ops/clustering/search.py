@@ -31,6 +31,7 @@ from typing import Optional
 import torch
 from torch import Tensor
 
+from ..shape_constants import ranks
 from ..sync_free import sync_free
 from .distance import (DEFAULT_BLOCK_BYTES, BlockBuffer, block_rows, nearest_centre,
                        partial_sq_dist_block, smallest_k)
@@ -68,16 +69,24 @@ class TokenSearch:
         self.padded = valid is not None and (self.static or not bool(valid.all()))
         x = x.detach().to(torch.promote_types(x.dtype, torch.float32))
         B, N, C = x.shape
-        if valid is None:
-            valid = torch.ones(B, N, dtype=torch.bool, device=x.device)
-        vf = valid.unsqueeze(-1).float()
-        mean = (x * vf).sum(1, keepdim=True) / vf.sum(1, keepdim=True).clamp(min=1)
-        self.x = (x - mean) * (vf * C**-0.5)
+        if self.padded:
+            vf = valid.unsqueeze(-1).float()
+            mean = (x * vf).sum(1, keepdim=True) / vf.sum(1, keepdim=True).clamp(min=1)
+            self.x = (x - mean) * (vf * C**-0.5)
+        else:
+            self.x = (x - x.mean(1, keepdim=True)) * C**-0.5
         self.sq = (self.x * self.x).sum(-1)
-        self.valid = valid
+        self._valid = valid
         self.max_block_bytes = max_block_bytes
         self.rows = block_rows(B, N, max_block_bytes, x.device, self.static)
         self.nbr_d2 = self.nbr_idx = self.max_d2 = self.d2 = None
+
+    @property
+    def valid(self) -> Tensor:
+        """Bool (B, N), False on padding."""
+        if self._valid is None:
+            self._valid = torch.ones(self.sq.shape, dtype=torch.bool, device=self.sq.device)
+        return self._valid
 
     def nearest(self, k: int) -> Tensor:
         """Squared distances to the k nearest tokens of every token, ascending (B, N, k); the
@@ -88,29 +97,38 @@ class TokenSearch:
         k = min(k, N)
         # The static formulation searches exhaustively: the lists serve the density alone.
         num_nbrs = min(N, k if self.static else max(k, NUM_NEIGHBOURS))
-        nbr_d2 = x.new_empty(B, N, num_nbrs)
-        nbr_idx = torch.empty(B, N, num_nbrs, dtype=torch.long, device=x.device)
-        row_max = x.new_empty(B, N)
-        block, scratch = BlockBuffer(x.device, x.dtype), BlockBuffer(x.device, x.dtype)
-        for r0 in range(0, N, self.rows):
-            r1 = min(N, r0 + self.rows)
-            nbr_d2[:, r0:r1], nbr_idx[:, r0:r1], row_max[:, r0:r1] = self._nearest_block(
-                r0, r1, num_nbrs, block, scratch)
+        if self.rows >= N:
+            nbr_d2, nbr_idx, row_max = self._nearest_block(0, N, num_nbrs)
+        else:
+            nbr_d2 = x.new_empty(B, N, num_nbrs)
+            nbr_idx = torch.empty(B, N, num_nbrs, dtype=torch.long, device=x.device)
+            row_max = x.new_empty(B, N)
+            block, scratch = BlockBuffer(x.device, x.dtype), BlockBuffer(x.device, x.dtype)
+            for r0 in range(0, N, self.rows):
+                r1 = min(N, r0 + self.rows)
+                nbr_d2[:, r0:r1], nbr_idx[:, r0:r1], row_max[:, r0:r1] = self._nearest_block(
+                    r0, r1, num_nbrs, block, scratch)
         if not self.static or self.rows < N:
             self.d2 = None  # only one block holding every row is kept
         # The blocks hold |x_j|^2 - 2 x_i.x_j (distance.py): add |x_i|^2 to what is kept.
         self.nbr_d2 = nbr_d2.add_(sq.unsqueeze(-1)).clamp_(min=0)
         self.nbr_idx = nbr_idx
-        row_max = row_max.add_(sq).clamp_(min=0).masked_fill_(~self.valid, 0)
+        row_max = row_max.add_(sq).clamp_(min=0)
+        if self.padded:
+            row_max = row_max.masked_fill_(~self.valid, 0)
         self.max_d2 = row_max.amax(dim=1)
         return self.nbr_d2[..., :k]
 
-    def _nearest_block(self, r0: int, r1: int, num_nbrs: int, block: BlockBuffer,
-                       scratch: BlockBuffer):
+    def _nearest_block(self,
+                       r0: int,
+                       r1: int,
+                       num_nbrs: int,
+                       block: Optional[BlockBuffer] = None,
+                       scratch: Optional[BlockBuffer] = None):
         """Neighbour lists and row maxima (partial squared distances) of rows [r0, r1)."""
         d2 = self.d2 = partial_sq_dist_block(self.x[:, r0:r1], self.x, self.sq, block)
-        diag = torch.arange(r1 - r0, device=d2.device)
-        d2[:, diag, diag + r0] = -self.sq[:, r0:r1]  # the token itself: distance 0
+        # The token itself: distance 0.
+        d2.diagonal(r0, dim1=1, dim2=2).copy_(-self.sq[:, r0:r1])
         if not self.padded:
             return smallest_k(d2, num_nbrs, with_max=True, buffer=scratch, chunked=not self.static)
         pad_col = ~self.valid.unsqueeze(1)
@@ -195,8 +213,12 @@ class TokenSearch:
         B, M = centres.shape
         cluster_ids = _arange_like(centres)
         if self.static or self.nbr_idx is None:
-            idx = nearest_centre(self.x, _gather_tokens(self.x, centres), self.max_block_bytes,
-                                 self.static)
+            idx = nearest_centre(self.x,
+                                 _gather_tokens(self.x, centres),
+                                 self.max_block_bytes,
+                                 self.static,
+                                 sq_x=self.sq,
+                                 sq_c=torch.gather(self.sq, 1, centres))
         else:
             idx = self._nearest_listed_centre(centres, cluster_ids)
         return idx.scatter_(1, centres, cluster_ids)
@@ -250,7 +272,7 @@ def _denser_min(d2: Tensor, rank_a: Tensor, rank_b: Tensor) -> Tensor:
 
 def _arange_like(index: Tensor) -> Tensor:
     """0..n-1 along the last dim of a (B, n) tensor, contiguous (scatter needs it)."""
-    return torch.arange(index.shape[1], device=index.device).expand_as(index).contiguous()
+    return ranks(*index.shape, device=index.device)
 
 
 def _gather_tokens(x: Tensor, index: Tensor) -> Tensor:

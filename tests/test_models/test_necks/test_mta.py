@@ -315,3 +315,20 @@ def test_heatmap_head_reads_the_stride4_map():
     with torch.no_grad():
         heatmaps = head(neck(backbone(torch.randn(2, 3, 256, 192))))
     assert tuple(heatmaps.shape) == (2, 17, 64, 48)
+
+
+def test_the_backbone_pairs_serve_the_neck(tokens, monkeypatch):
+    """The backbone's token sets carry their (pixel, token) pairs: the neck renders every level
+    through them, with the same maps as pairs made anew."""
+    import tcformer_mm.models.necks.mta as mta
+    assert tokens[0].pairs is None and all(t.pairs is not None for t in tokens[1:])
+    torch.manual_seed(2)
+    neck = MTA(IN_CHANNELS, 32, 4, kv_reduction='cr').eval()
+    with torch.no_grad():
+        fresh = neck([t.replace(pairs=None) for t in tokens])
+        made = []
+        monkeypatch.setattr(mta, 'token_map_pairs', lambda *a: made.append(a) or None)
+        shared = neck(tokens)
+    assert not made
+    for a, b in zip(shared, fresh):
+        torch.testing.assert_close(a, b)

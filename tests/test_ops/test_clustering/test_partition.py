@@ -96,3 +96,42 @@ def test_local_ctm_chain_16_4_1(size, method):
         hi = torch.full((2, num_clusters), -1).scatter_reduce(1, tokens.idx_token, cell_part,
                                                               'amax')
         assert torch.equal(lo, hi)
+
+
+def _general_layout(tokens, num_parts):
+    """The partition that sorts and pads, whatever the layout (``parts`` forgotten)."""
+    from tcformer_mm.ops.clustering import partition
+    layout = partition._window_layout
+    try:
+        partition._window_layout = lambda tokens, P: None
+        return partition_tokens(tokens, num_parts, 0.25)
+    finally:
+        partition._window_layout = layout
+
+
+@pytest.mark.parametrize('size,num_parts', [((8, 12), 16), ((8, 12), 4), ((6, 10), 1)])
+def test_window_layout_is_the_sorted_layout(size, num_parts):
+    """Where the windows divide the grid, or the tokens are part-major in nested windows, the
+    partition is a reshape and permutation: the same parts, slots and ids as sorting gives."""
+    tokens = grid_tokens(*size)
+    cluster = build_clustering('dpc_knn')
+    if num_parts < 16:
+        # Tokens a 16-part CTM left part-major.
+        tokens = merge_tokens(tokens, cluster(tokens, 16), tokens.map_size)
+        assert tokens.parts == 16
+    parts = partition_tokens(tokens, num_parts, 0.25)
+    assert parts.windows is not None and not parts.padded
+    general = _general_layout(tokens, num_parts)
+    assert general.windows is None and not general.padded
+    assert torch.equal(parts.x, general.x)
+    assert torch.equal(parts.index, general.index)
+    assert torch.equal(parts.part, general.part)
+    assert parts.num_clusters == general.num_clusters
+    local = torch.randint(0, parts.num_clusters, parts.valid.shape)
+    assert torch.equal(parts.scatter_back(local), general.scatter_back(local))
+    score = torch.randn(*tokens.x.shape[:2], 1)
+    assert torch.equal(parts.gather(score), general.gather(score))
+
+
+def test_uneven_windows_take_the_sorted_layout():
+    assert partition_tokens(grid_tokens(9, 12), 16, 0.25).windows is None
