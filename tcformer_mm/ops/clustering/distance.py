@@ -161,42 +161,23 @@ def sq_dist_block(a: Tensor,
     return partial_sq_dist_block(a, b, sq_b, buffer).add_(sq_a.unsqueeze(2)).clamp_(min=0)
 
 
-def _min_over_rows(v: Tensor, buffer: Optional[BlockBuffer] = None) -> Tensor:
-    """Minimum over dim -2 of (..., m, c), m a power of two, as halving element-wise minima:
-    vectorised along the contiguous last dim, unlike a reduction over a short inner dim. The
-    halves after the first are computed in place."""
-    half = v.shape[-2] // 2
-    out = None if buffer is None else buffer.take(v.shape[:-2] + (half, v.shape[-1]))
-    in_place = out is not None
-    v = torch.minimum(v[..., :half, :], v[..., half:, :], out=out)
-    while v.shape[-2] > 1:
-        half = v.shape[-2] // 2
-        v = torch.minimum(v[..., :half, :],
-                          v[..., half:, :],
-                          out=v[..., :half, :] if in_place else None)
-    return v.squeeze(-2)
-
-
 def smallest_k(d: Tensor,
                k: int,
                with_max: bool = False,
-               buffer: Optional[BlockBuffer] = None,
                chunked: Optional[bool] = None) -> Tuple[Tensor, ...]:
     """The k smallest values of every row of ``d`` (..., N), ascending, and their columns.
 
     The values are those of ``d.topk(k, largest=False)``; among equal values the columns may
-    differ. Long rows are split into chunks of :data:`_CHUNK` columns: the k smallest values of
-    a row lie in the k chunks with the smallest minima (if one lay in another chunk, those k
-    chunks would hold k values no larger than it), so a full ``topk`` runs only over those
-    chunks. Chunk j is the strided set of columns j, j + J, j + 2J, ... (J chunks): the chunk
-    minima are then element-wise minima of contiguous slices of the row, several times faster
-    on CPU than a reduction over runs of 64 adjacent columns.
+    differ. Long rows are split into chunks of :data:`_CHUNK` adjacent columns: the k smallest
+    values of a row lie in the k chunks with the smallest minima (if one lay in another chunk,
+    those k chunks would hold k values no larger than it), so a full ``topk`` runs only over
+    those k chunks. On CPU a ``topk`` over a long row costs several times the pass that takes
+    the chunk minima.
 
     Args:
         d (Tensor): Shape (..., N).
         k (int): Number of values per row (at most N are returned).
         with_max (bool): Also return the maximum of every row.
-        buffer (BlockBuffer, optional): Scratch memory (half the size of ``d``).
         chunked (bool, optional): Allow the chunks (long rows); None: on CPU only.
 
     Returns:
@@ -213,12 +194,13 @@ def smallest_k(d: Tensor,
     else:
         lead = d.shape[:-1]
         split = num_chunks * _CHUNK
-        strided = d.narrow(-1, 0, split).unflatten(-1, (_CHUNK, num_chunks))
-        best = _min_over_rows(strided, buffer).topk(k, dim=-1, largest=False).indices  # (..., k)
-        cand = torch.gather(strided, -1, best.unsqueeze(-2).expand(*lead, _CHUNK, k))
+        chunks = d.narrow(-1, 0, split).unflatten(-1, (num_chunks, _CHUNK))
+        # The order of the k best chunks does not matter: their candidates are ranked next.
+        best = chunks.amin(-1).topk(k, dim=-1, largest=False, sorted=False).indices  # (..., k)
+        cand = torch.gather(chunks, -2, best.unsqueeze(-1).expand(*lead, k, _CHUNK))
         values, pos = cand.flatten(-2).topk(k, dim=-1, largest=False)
-        # Candidate pos is row pos // k of the strided view, chunk best[pos % k].
-        cols = (pos // k) * num_chunks + torch.gather(best, -1, pos % k)
+        # Candidate pos is column pos % CHUNK of chunk best[pos // CHUNK].
+        cols = torch.gather(best, -1, pos // _CHUNK) * _CHUNK + pos % _CHUNK
         if split < n:
             tail_values, tail_pos = d.narrow(-1, split, n - split).topk(min(k, n - split),
                                                                         dim=-1,

@@ -103,11 +103,11 @@ class TokenSearch:
             nbr_d2 = x.new_empty(B, N, num_nbrs)
             nbr_idx = torch.empty(B, N, num_nbrs, dtype=torch.long, device=x.device)
             row_max = x.new_empty(B, N)
-            block, scratch = BlockBuffer(x.device, x.dtype), BlockBuffer(x.device, x.dtype)
+            block = BlockBuffer(x.device, x.dtype)
             for r0 in range(0, N, self.rows):
                 r1 = min(N, r0 + self.rows)
                 nbr_d2[:, r0:r1], nbr_idx[:, r0:r1], row_max[:, r0:r1] = self._nearest_block(
-                    r0, r1, num_nbrs, block, scratch)
+                    r0, r1, num_nbrs, block)
         if not self.static or self.rows < N:
             self.d2 = None  # only one block holding every row is kept
         # The blocks hold |x_j|^2 - 2 x_i.x_j (distance.py): add |x_i|^2 to what is kept.
@@ -119,23 +119,17 @@ class TokenSearch:
         self.max_d2 = row_max.amax(dim=1)
         return self.nbr_d2[..., :k]
 
-    def _nearest_block(self,
-                       r0: int,
-                       r1: int,
-                       num_nbrs: int,
-                       block: Optional[BlockBuffer] = None,
-                       scratch: Optional[BlockBuffer] = None):
+    def _nearest_block(self, r0: int, r1: int, num_nbrs: int, block: Optional[BlockBuffer] = None):
         """Neighbour lists and row maxima (partial squared distances) of rows [r0, r1)."""
         d2 = self.d2 = partial_sq_dist_block(self.x[:, r0:r1], self.x, self.sq, block)
         # The token itself: distance 0.
         d2.diagonal(r0, dim1=1, dim2=2).copy_(-self.sq[:, r0:r1])
         if not self.padded:
-            return smallest_k(d2, num_nbrs, with_max=True, buffer=scratch, chunked=not self.static)
+            return smallest_k(d2, num_nbrs, with_max=True, chunked=not self.static)
         pad_col = ~self.valid.unsqueeze(1)
         row_max = d2.masked_fill_(pad_col, float('-inf')).amax(dim=-1)
         values, cols = smallest_k(d2.masked_fill_(pad_col, float('inf')),
                                   num_nbrs,
-                                  buffer=scratch,
                                   chunked=not self.static)
         return values, cols, row_max
 
