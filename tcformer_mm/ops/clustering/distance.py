@@ -197,8 +197,11 @@ def smallest_k(d: Tensor,
         chunks = d.narrow(-1, 0, split).unflatten(-1, (num_chunks, _CHUNK))
         # The order of the k best chunks does not matter: their candidates are ranked next.
         best = chunks.amin(-1).topk(k, dim=-1, largest=False, sorted=False).indices  # (..., k)
-        cand = torch.gather(chunks, -2, best.unsqueeze(-1).expand(*lead, k, _CHUNK))
-        values, pos = cand.flatten(-2).topk(k, dim=-1, largest=False)
+        # Indexing copies the chosen chunks whole, several times faster than an element-wise
+        # gather.
+        rows = torch.arange(best.numel() // k, device=d.device).unsqueeze(1)
+        cand = chunks.reshape(-1, num_chunks, _CHUNK)[rows, best.reshape(-1, k)]
+        values, pos = cand.view(*lead, k * _CHUNK).topk(k, dim=-1, largest=False)
         # Candidate pos is column pos % CHUNK of chunk best[pos // CHUNK].
         cols = torch.gather(best, -1, pos // _CHUNK) * _CHUNK + pos % _CHUNK
         if split < n:
