@@ -36,11 +36,6 @@ def _compute_dtype(dtype: torch.dtype) -> torch.dtype:
     return torch.promote_types(dtype, torch.float32)
 
 
-def _batch_offsets(B: int, stride: int, device: torch.device) -> Tensor:
-    """(B, 1) long tensor b * stride: offsets that make per-image indices unique in a batch."""
-    return batch_offsets(B, stride, device=device)
-
-
 class TokenMapPairs(NamedTuple):
     """Distinct (pixel, token) pairs of a token set on a map, batch offsets included.
 
@@ -83,9 +78,9 @@ def token_map_pairs(tokens: TokenSet, map_size: Optional[Tuple[int, int]] = None
     B, N = tokens.x.shape[:2]
     device = tokens.idx_token.device
     num_pixels = B * H * W
-    pixel = (grid_to_map_index(tokens.init_grid_size,
-                               (H, W), device).unsqueeze(0) + _batch_offsets(B, H * W, device))
-    token = tokens.idx_token + _batch_offsets(B, N, device)
+    pixel = (grid_to_map_index(tokens.init_grid_size, (H, W), device).unsqueeze(0) +
+             batch_offsets(B, H * W, device=device))
+    token = tokens.idx_token + batch_offsets(B, N, device=device)
     pairs = coalesce(pixel.reshape(-1), token.reshape(-1), num_pixels, B * N)
     cells = pairs.by_target.weight.to(_compute_dtype(tokens.agg_weight.dtype))
     # A pair's share of its pixel's cells, and of its token's cells. Where the map divides the
@@ -250,8 +245,8 @@ def token2token(source: TokenSet, target: TokenSet) -> Tensor:
     B, S, C = x.shape
     T = target.num_tokens
     device = x.device
-    idx_s = source.idx_token + _batch_offsets(B, S, device)
-    idx_t = target.idx_token + _batch_offsets(B, T, device)
+    idx_s = source.idx_token + batch_offsets(B, S, device=device)
+    idx_t = target.idx_token + batch_offsets(B, T, device=device)
     weight = target.agg_weight.detach().reshape(-1).to(_compute_dtype(target.agg_weight.dtype))
     pairs = coalesce(idx_t.reshape(-1), idx_s.reshape(-1), B * T, B * S, weight)
     sums = pairs.sums(normalise(pairs.weight, pairs.by_target.bag, B * T, EPS))
@@ -287,7 +282,7 @@ def _move_cells(tokens: TokenSet, idx_cluster: Tensor,
     """``idx_token`` and ``agg_weight`` after a merge: every initial cell moves with its token,
     into the token's cluster, its weight scaled by the token's normalised weight (B*N, 1)."""
     B, N = idx_cluster.shape
-    idx_old = (tokens.idx_token + _batch_offsets(B, N, idx_cluster.device)).reshape(-1)
+    idx_old = (tokens.idx_token + batch_offsets(B, N, device=idx_cluster.device)).reshape(-1)
     idx_token = idx_cluster.reshape(-1)[idx_old].reshape(B, -1)
     agg_weight = tokens.agg_weight.to(norm_weight.dtype) * norm_weight[idx_old].reshape(B, -1, 1)
     return idx_token, agg_weight
@@ -329,7 +324,7 @@ def merge_tokens(tokens: TokenSet,
     B, N, C = x.shape
     device = x.device
     dtype = _compute_dtype(x.dtype)
-    idx = (idx_cluster + _batch_offsets(B, num_clusters, device)).reshape(-1)
+    idx = (idx_cluster + batch_offsets(B, num_clusters, device=device)).reshape(-1)
     if score is not None:
         if token_weight is not None:
             raise ValueError('merge_tokens: give token_weight or score, not both')
