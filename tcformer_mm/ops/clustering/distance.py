@@ -14,7 +14,9 @@ On CPU, in the data-dependent formulation, blocks are kept small enough to stay 
 (:data:`CACHE_BLOCK_BYTES`) unless the caller's memory bound is lower. A loop over blocks
 writes every block into the same memory (:class:`BlockBuffer`): the CPU allocator returns large
 tensors to the system when they are freed, and faulting fresh pages in for every block costs
-as much as the search over it. In the static formulation (every accelerator, graph captures) a
+as much as the search over it; on CPU the memory of cache-sized blocks is even kept between
+calls (:meth:`BlockBuffer.kept`), since the first block of every call would fault it in again.
+In the static formulation (every accelerator, graph captures) a
 block is as large as the memory bound and the free memory allow (:func:`block_rows`): fewer,
 larger kernels, and on CPU the same blocks, so that counting its ops on CPU counts what a GPU
 launches.
@@ -23,6 +25,7 @@ The distances are ranked, so their matrix products run in full fp32 (:func:`full
 where the user lets fp32 products use TF32, whose 10-bit mantissa would reorder near neighbours.
 """
 import contextlib
+import threading
 from typing import Iterator, Optional, Tuple
 
 import torch
@@ -38,6 +41,13 @@ DEFAULT_BLOCK_BYTES = 256 * 2**20
 #: several times faster than over one streamed from memory; larger blocks only save Python
 #: overhead.
 CACHE_BLOCK_BYTES = 16 * 2**20
+
+#: Largest block memory (bytes) a thread keeps between calls on CPU (:meth:`BlockBuffer.kept`):
+#: the blocks of the data-dependent formulation, not the memory-bound blocks of the static one.
+KEPT_BLOCK_BYTES = 4 * CACHE_BLOCK_BYTES
+
+#: The buffers kept by each thread, by dtype (:meth:`BlockBuffer.kept`).
+_kept = threading.local()
 
 #: Chunk length of :func:`smallest_k`.
 _CHUNK = 64
@@ -103,6 +113,21 @@ class BlockBuffer:
         self.device = device
         self.dtype = dtype
         self.storage = None
+
+    @classmethod
+    def kept(cls, device: torch.device, dtype: torch.dtype, block_numel: int) -> 'BlockBuffer':
+        """A buffer for a loop over blocks of ``block_numel`` elements: on CPU, where blocks
+        fit in :data:`KEPT_BLOCK_BYTES`, the calling thread's buffer of that dtype, whose memory
+        outlives the call (glibc returns freed blocks of this size to the system, and faulting
+        the first block in again costs about a third of a 16 MB block's matrix product); else a
+        new one. The loops that share it run one after the other and keep no view of a block.
+        """
+        if device.type != 'cpu' or block_numel * torch.finfo(dtype).bits // 8 > KEPT_BLOCK_BYTES:
+            return cls(device, dtype)
+        buffers = _kept.__dict__.setdefault('buffers', {})
+        if dtype not in buffers:
+            buffers[dtype] = cls(device, dtype)
+        return buffers[dtype]
 
     def take(self, shape: Tuple[int, ...]) -> Optional[Tensor]:
         if not reuse_buffers():
@@ -246,7 +271,7 @@ def nearest_centre(x: Tensor,
     if rows >= N:
         return sq_dist_block(x, centres, sq_x, sq_c).argmin(dim=-1)
     out = torch.empty(B, N, dtype=torch.long, device=x.device)
-    buffer = BlockBuffer(x.device, dtype)
+    buffer = BlockBuffer.kept(x.device, dtype, B * rows * centres.shape[1])
     for r0 in range(0, N, rows):
         r1 = min(N, r0 + rows)
         d2 = sq_dist_block(x[:, r0:r1], centres, sq_x[:, r0:r1], sq_c, buffer)
