@@ -74,7 +74,7 @@ class TokenSearch:
             mean = (x * vf).sum(1, keepdim=True) / vf.sum(1, keepdim=True).clamp(min=1)
             self.x = (x - mean) * (vf * C**-0.5)
         else:
-            self.x = (x - x.mean(1, keepdim=True)) * C**-0.5
+            self.x = torch.sub(x, x.mean(1, keepdim=True)).mul_(C**-0.5)
         self.sq = (self.x * self.x).sum(-1)
         self._valid = valid
         self.max_block_bytes = max_block_bytes
@@ -98,7 +98,9 @@ class TokenSearch:
         # The static formulation searches exhaustively: the lists serve the density alone.
         num_nbrs = min(N, k if self.static else max(k, NUM_NEIGHBOURS))
         if self.rows >= N:
-            nbr_d2, nbr_idx, row_max = self._nearest_block(0, N, num_nbrs)
+            # The static formulation keeps this block for eq. 2: it must not be shared memory.
+            block = None if self.static else BlockBuffer.kept(x.device, x.dtype, B * N * N)
+            nbr_d2, nbr_idx, row_max = self._nearest_block(0, N, num_nbrs, block)
         else:
             nbr_d2 = x.new_empty(B, N, num_nbrs)
             nbr_idx = torch.empty(B, N, num_nbrs, dtype=torch.long, device=x.device)
