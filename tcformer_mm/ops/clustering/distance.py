@@ -136,7 +136,10 @@ class BlockBuffer:
         for size in shape:
             numel *= size
         if self.storage is None or self.storage.numel() < numel:
-            self.storage = torch.empty(numel, device=self.device, dtype=self.dtype)
+            # A normal tensor even under inference mode: a kept buffer outlives the call, and
+            # an inference tensor could not be written outside inference mode.
+            with torch.inference_mode(False):
+                self.storage = torch.empty(numel, device=self.device, dtype=self.dtype)
         return self.storage[:numel].view(shape)
 
 
