@@ -175,7 +175,7 @@ class TokenSearch:
         denser than its last (least dense) row (the lower triangle of the density-sorted
         distance matrix)."""
         x, sq = self.x, self.sq
-        B, N, C = x.shape
+        B, N, _ = x.shape
         order = torch.empty_like(rank).scatter_(1, rank, _arange_like(rank))
         count = todo.sum(1, keepdim=True)
         num_todo = int(count.max())
